@@ -1,0 +1,164 @@
+"""Every touch of JAX internals, with shims for the versions jaxviz supports (jax >= 0.7).
+
+Nothing else in jaxviz imports from ``jax._src`` or relies on attributes that JAX does not
+document. When JAX changes, this file is the one to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, NamedTuple
+
+import jax
+from jax.extend import core as jcore
+
+JAX_VERSION: tuple[int, ...] = tuple(
+    int(p) for p in re.findall(r"\d+", jax.__version__)[:3]
+)
+
+ClosedJaxpr = jcore.ClosedJaxpr
+Jaxpr = jcore.Jaxpr
+Literal = jcore.Literal
+Var = jcore.Var
+DropVar = jcore.DropVar
+
+
+class Frame(NamedTuple):
+    """The user's line that produced an equation."""
+
+    filename: str
+    line: int
+    function: str
+
+
+def user_frame(eqn: Any) -> Frame | None:
+    """The innermost frame of the user's code in an equation's traceback."""
+    from jax._src import source_info_util  # private: no public way to read source_info
+
+    try:
+        frame = source_info_util.user_frame(eqn.source_info.traceback)
+    except TypeError:  # before jax 0.7 it took the SourceInfo itself
+        frame = source_info_util.user_frame(eqn.source_info)
+    if frame is None:
+        return None
+    return Frame(frame.file_name, frame.start_line, frame.function_name)
+
+
+def name_stack(eqn: Any) -> tuple[str, ...]:
+    """The scopes (``jax.named_scope``, module names, ``jvp(...)``) an equation sits in."""
+    text = str(getattr(eqn.source_info, "name_stack", "") or "")
+    return tuple(part for part in text.split("/") if part)
+
+
+def debug_names(closed_jaxpr: Any) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """Argument names (``params[0]['W']``) and result paths that JAX recorded while tracing."""
+    info = getattr(closed_jaxpr.jaxpr, "debug_info", None)
+    if info is None:
+        return None, None
+    arg_names = getattr(info, "arg_names", None)
+    result_paths = getattr(info, "result_paths", None)
+    if callable(result_paths):  # a thunk in some versions
+        try:
+            result_paths = result_paths()
+        except Exception:
+            result_paths = None
+    return (
+        tuple(arg_names) if arg_names is not None else None,
+        tuple(result_paths) if result_paths is not None else None,
+    )
+
+
+def aval_str(aval: Any) -> str:
+    """Short type text like ``f32[4,2]``."""
+    try:
+        return aval.str_short(short_dtypes=True)
+    except Exception:
+        shape = getattr(aval, "shape", None)
+        dtype = getattr(aval, "dtype", None)
+        if shape is None:
+            return str(aval)
+        return f"{dtype}[{','.join(map(str, shape))}]"
+
+
+def sub_jaxprs(params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(label, jaxpr) for every jaxpr held in an equation's params, open or closed.
+
+    Found generically, so primitives jaxviz has never heard of still nest correctly.
+    ``label`` is the param name, with an index for tuples (``branches[1]``).
+    """
+    for key, value in params.items():
+        if isinstance(value, (ClosedJaxpr, Jaxpr)):
+            yield key, value
+        elif isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                if isinstance(item, (ClosedJaxpr, Jaxpr)):
+                    yield f"{key}[{i}]", item
+
+
+def open_jaxpr(jaxpr: Any) -> tuple[Any, list[Any]]:
+    """(Jaxpr, consts) of a closed or open jaxpr."""
+    if isinstance(jaxpr, ClosedJaxpr):
+        return jaxpr.jaxpr, list(jaxpr.consts)
+    return jaxpr, []
+
+
+def is_jitted(fn: Any) -> bool:
+    """True for the object ``jax.jit`` returns."""
+    return callable(getattr(fn, "trace", None)) and callable(getattr(fn, "lower", None))
+
+
+def cost_analysis(compiled: Any) -> dict[str, float] | None:
+    """``compiled.cost_analysis()`` as one dict (older jax returned a list of dicts)."""
+    try:
+        cost = compiled.cost_analysis()
+    except Exception:
+        return None
+    if isinstance(cost, (list, tuple)):
+        cost = cost[0] if cost else None
+    return dict(cost) if cost else None
+
+
+def memory_analysis(compiled: Any) -> Any:
+    try:
+        return compiled.memory_analysis()
+    except Exception:
+        return None
+
+
+def sharding_devices(value: Any) -> list[Any]:
+    """Devices a committed ``jax.Array`` lives on; [] for anything else."""
+    devices = getattr(value, "devices", None)
+    if not callable(devices):
+        return []
+    try:
+        return sorted(devices(), key=lambda d: d.id)
+    except Exception:
+        return []
+
+
+def jit_statics(jitted: Any) -> tuple[Any, tuple[int, ...], tuple[str, ...]] | None:
+    """(wrapped function, static_argnums, static_argnames) of a ``jax.jit`` object.
+
+    None when the jit carries options a plain re-jit would lose (shardings, layouts, a
+    device): such a function must be traced through its own ``.trace``.
+    """
+    info = getattr(jitted, "_jit_info", None)
+    fun = getattr(jitted, "__wrapped__", None) or getattr(jitted, "_fun", None)
+    if info is None or fun is None:
+        return None
+    plain = (
+        not getattr(info, "user_specified_in_shardings", False)
+        and all(_unspecified(s) for s in getattr(info, "out_shardings_leaves", ()))
+        and all(x is None for x in getattr(info, "in_layouts_leaves", ()))
+        and all(x is None for x in getattr(info, "out_layouts_leaves", ()))
+        and getattr(info, "device", None) is None
+        and getattr(info, "backend", None) is None
+        and not getattr(info, "compiler_options_kvs", ())
+    )
+    if not plain:
+        return None
+    return fun, tuple(info.static_argnums), tuple(info.static_argnames)
+
+
+def _unspecified(sharding: Any) -> bool:
+    return type(sharding).__name__ == "UnspecifiedValue"

@@ -1,0 +1,1 @@
+"""Findings: the traps in a traced program, each with the line and the fix."""

@@ -1,0 +1,230 @@
+"""fn + args -> the stages JAX goes through: jaxpr, StableHLO, compiled HLO, cost, memory.
+
+Each stage fails on its own: a function that traces but does not compile still gives its
+jaxpr, with the compile error kept beside it. Knows nothing of graphs or displays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from jaxviz import _compat
+
+STAGES = ("trace", "lower", "compile")
+
+#: cost_analysis() keys worth keeping, and the names jaxviz gives them.
+COST_KEYS = {
+    "flops": "flops",
+    "transcendentals": "transcendentals",
+    "bytes accessed": "bytes_accessed",
+    "optimal_seconds": "optimal_seconds",
+}
+MEMORY_KEYS = (
+    "argument_size_in_bytes",
+    "output_size_in_bytes",
+    "alias_size_in_bytes",
+    "temp_size_in_bytes",
+    "generated_code_size_in_bytes",
+    "peak_memory_in_bytes",
+)
+
+
+@dataclass
+class Capture:
+    """Everything JAX produced for one call, stage by stage."""
+
+    fn: Callable
+    fn_name: str
+    args: tuple
+    kwargs: dict
+    static_argnums: tuple[int, ...]
+    static_argnames: tuple[str, ...]
+    jaxpr: Any = None
+    arg_names: tuple[str, ...] | None = None
+    result_names: tuple[str, ...] | None = None
+    const_names: list[str | None] = field(default_factory=list)
+    stablehlo_text: str | None = None
+    hlo_text: str | None = None
+    cost: dict[str, float | None] | None = None
+    memory: dict[str, int | None] | None = None
+    device: str = ""
+    trace_stdout: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    exceptions: dict[str, BaseException] = field(default_factory=dict)
+    #: Wall seconds per stage, as jaxviz saw them.
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+def capture(
+    fn: Callable,
+    args: Sequence[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+) -> Capture:
+    if not callable(fn):
+        raise TypeError(f"expected a function to trace, got {type(fn).__name__}")
+    kwargs = dict(kwargs or {})
+    jitted, original, argnums, argnames = _jit_for_tracing(fn, static_argnums, static_argnames)
+    cap = Capture(
+        fn=fn, fn_name=_name_of(original), args=tuple(args), kwargs=kwargs,
+        static_argnums=argnums, static_argnames=argnames,
+    )
+    cap.device = describe_device(list(args) + list(kwargs.values()))
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        traced = _stage(cap, "trace", lambda: jitted.trace(*args, **kwargs))
+    cap.trace_stdout = stdout.getvalue()
+    if traced is None:
+        return cap
+    cap.jaxpr = traced.jaxpr
+    cap.arg_names, cap.result_names = _compat.debug_names(traced.jaxpr)
+    cap.const_names = constant_names(original, traced.jaxpr.consts)
+
+    lowered = _stage(cap, "lower", traced.lower)
+    if lowered is None:
+        return cap
+    cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
+    compiled = _stage(cap, "compile", lowered.compile)
+    if compiled is None:
+        return cap
+    cap.hlo_text = compiled.as_text()
+    cap.cost = _cost(compiled)
+    cap.memory = _memory(compiled)
+    return cap
+
+
+def _stage(cap: Capture, stage: str, step: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    try:
+        return step()
+    except Exception as exc:  # each stage fails on its own; the error is shown, not raised
+        cap.errors[stage] = f"{type(exc).__name__}: {exc}"
+        cap.exceptions[stage] = exc
+        return None
+    finally:
+        cap.durations[stage] = cap.durations.get(stage, 0.0) + time.perf_counter() - start
+
+
+def _jit_for_tracing(fn, static_argnums, static_argnames):
+    """A jit wrapper that traces afresh (so prints during tracing happen again).
+
+    JAX caches traces per function object, so the user's function is wrapped in a new one
+    that forwards to it; its name, signature and source stay the user's.
+    """
+    argnums = _as_tuple(static_argnums, int)
+    argnames = _as_tuple(static_argnames, str)
+    original = fn
+    if _compat.is_jitted(fn):
+        statics = _compat.jit_statics(fn)
+        if statics is None:
+            if argnums or argnames:
+                raise ValueError(
+                    "this function is already jitted with shardings or layouts; give "
+                    "static_argnums to its own jax.jit instead of to jaxviz"
+                )
+            return fn, getattr(fn, "__wrapped__", fn), (), ()
+        original, own_nums, own_names = statics
+        if not (argnums or argnames):
+            argnums, argnames = own_nums, own_names
+
+    @functools.wraps(original)
+    def fresh(*args, **kwargs):
+        return original(*args, **kwargs)
+
+    return jax.jit(fresh, static_argnums=argnums, static_argnames=argnames), original, argnums, argnames
+
+
+def _as_tuple(value, kind) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, kind):
+        return (value,)
+    return tuple(value)
+
+
+def _name_of(fn: Callable) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def constant_names(fn: Callable, consts: Sequence[Any]) -> list[str | None]:
+    """Names (with pytree paths) of the globals and closure variables captured as constants."""
+    if not consts:
+        return []
+    try:
+        found = inspect.getclosurevars(inspect.unwrap(fn))
+    except (TypeError, ValueError):
+        return [None] * len(consts)
+    candidates: list[tuple[str, Any]] = []
+    for scope in (found.nonlocals, found.globals):
+        for name, value in scope.items():
+            if inspect.ismodule(value) or callable(value):
+                continue
+            try:
+                leaves, _ = jax.tree_util.tree_flatten_with_path(value)
+            except Exception:
+                continue
+            for path, leaf in leaves:
+                candidates.append((name + jax.tree_util.keystr(path), leaf))
+    names: list[str | None] = []
+    for const in consts:
+        names.append(next((n for n, leaf in candidates if _same_array(const, leaf)), None))
+    return names
+
+
+def _same_array(const: Any, leaf: Any) -> bool:
+    if const is leaf:
+        return True
+    if isinstance(leaf, np.ndarray) and getattr(const, "shape", None) == leaf.shape:
+        try:
+            return bool(np.shares_memory(np.asarray(const), leaf))
+        except Exception:
+            return False
+    return False
+
+
+def describe_device(values: Sequence[Any]) -> str:
+    """Where the call runs: the devices its arrays live on, else JAX's default device."""
+    devices: dict[int, Any] = {}
+    for leaf in jax.tree_util.tree_leaves(values):
+        for device in _compat.sharding_devices(leaf):
+            devices[device.id] = device
+    if not devices:
+        default = jax.config.jax_default_device or jax.devices()[0]
+        devices = {getattr(default, "id", 0): default}
+    first = next(iter(devices.values()))
+    kind = getattr(first, "device_kind", first.platform)
+    if len(devices) == 1:
+        return f"{first.platform}:{first.id} ({kind})"
+    return f"{len(devices)} × {first.platform} ({kind})"
+
+
+def _cost(compiled) -> dict[str, float | None] | None:
+    raw = _compat.cost_analysis(compiled)
+    if raw is None:
+        return None
+    return {name: _available(raw.get(key)) for key, name in COST_KEYS.items()}
+
+
+def _memory(compiled) -> dict[str, int | None] | None:
+    stats = _compat.memory_analysis(compiled)
+    if stats is None:
+        return None
+    return {key: _available(getattr(stats, key, None)) for key in MEMORY_KEYS}
+
+
+def _available(value):
+    """None for what XLA reports as unknown (absent or negative)."""
+    if value is None or value < 0:
+        return None
+    return value

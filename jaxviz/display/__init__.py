@@ -1,0 +1,1 @@
+"""How a Trace shows itself: text for terminals, HTML for notebooks and files."""

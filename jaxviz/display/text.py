@@ -1,0 +1,87 @@
+"""A Trace as plain text: what ``repr`` and terminal IPython show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jaxviz.capture import STAGES
+
+if TYPE_CHECKING:
+    from jaxviz.trace import Trace
+
+
+def summary(trace: "Trace") -> str:
+    lines = [f"jaxviz.Trace of {trace.fn_name} on {trace.device}"]
+    if trace.jaxpr is not None:
+        graph = trace.graph("jaxpr")
+        ops = len(graph.find(kind="op"))
+        groups = len(graph.groups)
+        inputs = ", ".join(f"{n.label} {n.shape}" for n in graph.find(kind="input"))
+        outputs = ", ".join(f"{n.label} {n.shape}" for n in graph.find(kind="output"))
+        lines.append(f"  jaxpr: {ops} equations in {groups} groups")
+        lines.append(f"  inputs: {_clip(inputs) or '(none)'}")
+        lines.append(f"  outputs: {_clip(outputs) or '(none)'}")
+    lines.append("  stages: " + stages_text(trace))
+    if trace.cost:
+        lines.append("  cost: " + cost_text(trace.cost))
+    if trace.memory:
+        lines.append("  memory: " + memory_text(trace.memory))
+    if trace.trace_stdout:
+        lines.append("  printed while tracing: " + _clip(repr(trace.trace_stdout)))
+    for finding in trace.findings:
+        lines.extend("  " + line for line in str(finding).splitlines())
+    return "\n".join(lines)
+
+
+def stages_text(trace: "Trace") -> str:
+    parts = []
+    for stage in STAGES:
+        if stage in trace.errors:
+            parts.append(f"{stage} failed")
+            break
+        if stage in trace.durations:
+            parts.append(f"{stage} {format_seconds(trace.durations[stage])}")
+    return " · ".join(parts)
+
+
+def cost_text(cost: dict) -> str:
+    parts = []
+    for key, unit in (("flops", "FLOPs"), ("transcendentals", "transcendentals"),
+                      ("bytes_accessed", "bytes accessed")):
+        value = cost.get(key)
+        parts.append(f"{unit} {format_count(value)}" if value is not None else f"{unit} n/a")
+    return " · ".join(parts)
+
+
+def memory_text(memory: dict) -> str:
+    names = (("argument_size_in_bytes", "arguments"), ("output_size_in_bytes", "outputs"),
+             ("temp_size_in_bytes", "temporaries"), ("peak_memory_in_bytes", "peak"))
+    return " · ".join(
+        f"{label} {format_bytes(memory[key])}" if memory.get(key) is not None else f"{label} n/a"
+        for key, label in names
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_count(value: float) -> str:
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:g}"
+
+
+def format_bytes(value: float) -> str:
+    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.3g} {suffix}"
+    return f"{value:g} B"
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

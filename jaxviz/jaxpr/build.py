@@ -1,0 +1,255 @@
+"""ClosedJaxpr -> view graph.
+
+Every equation becomes one node. An equation holding jaxprs (jit, scan, while, cond,
+custom_jvp/vjp, remat, shard_map, and any primitive we have never heard of) becomes a group
+whose members are the nested equations; named scopes become groups too. Edges run straight
+from producer to consumer, across group borders, so collapsing a group only redirects them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from jaxviz import _compat
+from jaxviz.jaxpr import labels
+from jaxviz.model import Edge, Graph, Node, SourceLoc
+
+#: What an outer variable is inside the graph: the nodes whose output it is.
+Producers = tuple[str, ...]
+
+
+@dataclass
+class _Frame:
+    """One jaxpr being walked: its variable environment and the group it lives in."""
+
+    env: dict[Any, Producers]
+    group: str | None
+    scope_prefix: tuple[str, ...] = ()
+    open_scopes: list[tuple[str, str]] = field(default_factory=list)  # (scope name, group id)
+
+
+def build_jaxpr_graph(
+    closed_jaxpr: Any,
+    arg_names: Sequence[str] | None = None,
+    result_names: Sequence[str] | None = None,
+    const_names: Sequence[str | None] | None = None,
+) -> Graph:
+    """The jaxpr view of a traced function.
+
+    ``arg_names`` / ``result_names`` default to what JAX recorded while tracing
+    (``params[0]['W']``, ``result['loss']``); ``const_names`` names captured constants.
+    """
+    return _Builder(closed_jaxpr, arg_names, result_names, const_names).graph
+
+
+class _Builder:
+    def __init__(self, closed_jaxpr, arg_names, result_names, const_names):
+        self.graph = Graph(view="jaxpr")
+        self._counts: dict[str, int] = {}
+        self._sources: dict[int, SourceLoc | None] = {}
+        jaxpr, consts = _compat.open_jaxpr(closed_jaxpr)
+        recorded_args, recorded_results = _compat.debug_names(closed_jaxpr)
+        arg_names = list(arg_names or recorded_args or ())
+        result_names = list(result_names or recorded_results or ())
+        const_names = list(const_names or ())
+
+        top = _Frame(env={}, group=None)
+        for i, var in enumerate(jaxpr.constvars):
+            name = const_names[i] if i < len(const_names) and const_names[i] else None
+            value = consts[i] if i < len(consts) else None
+            top.env[var] = (self._const_node(var, name, value, None).id,)
+        for i, var in enumerate(jaxpr.invars):
+            name = arg_names[i] if i < len(arg_names) else f"arg{i}"
+            node = self._add("i", kind="input", op="input", label=name,
+                             shape=_compat.aval_str(var.aval), category="input")
+            top.env[var] = (node.id,)
+        self._walk(jaxpr.eqns, top)
+        for i, var in enumerate(jaxpr.outvars):
+            name = result_names[i] if i < len(result_names) else f"out{i}"
+            node = self._add("o", kind="output", op="output", label=name,
+                             shape=_compat.aval_str(var.aval), category="output")
+            if isinstance(var, _compat.Literal):
+                node.label += " = " + labels.format_value(var.val)
+            self._connect(top.env, var, node.id)
+        for group in self.graph.groups:
+            if group.op == "scope":
+                ops = self.graph.leaf_counts.get(group.id, 0)
+                group.label += f" · {ops} op{'s' if ops != 1 else ''}"
+
+    # -- nodes and edges ---------------------------------------------------------------
+
+    def _add(self, prefix: str, **fields: Any) -> Node:
+        number = self._counts.get(prefix, 0)
+        self._counts[prefix] = number + 1
+        return self.graph.add(Node(id=f"{prefix}{number}", **fields))
+
+    def _const_node(self, var: Any, name: str | None, value: Any, group: str | None) -> Node:
+        shape = _compat.aval_str(var.aval)
+        label = f"{name}" if name else "const"
+        params = {"value": labels.shorten(labels.format_value(value), 200)} if value is not None else {}
+        return self._add("c", kind="const", op="const", label=label, shape=shape,
+                         group=group, params=params, category="const")
+
+    def _connect(self, env: dict[Any, Producers], var: Any, dst: str) -> None:
+        if isinstance(var, _compat.Literal):
+            return
+        label = _compat.aval_str(var.aval)
+        for src in env.get(var, ()):
+            self.graph.edges.append(Edge(src, dst, label))
+
+    def _source(self, eqn: Any) -> SourceLoc | None:
+        frame = _compat.user_frame(eqn)
+        return SourceLoc(frame.filename, frame.line, frame.function) if frame else None
+
+    # -- walking -----------------------------------------------------------------------
+
+    def _walk(self, eqns: Sequence[Any], frame: _Frame) -> None:
+        for eqn in eqns:
+            group = self._scope_group(eqn, frame)
+            subs = list(_compat.sub_jaxprs(eqn.params))
+            if subs:
+                self._nested(eqn, subs, frame, group)
+            else:
+                self._equation(eqn, frame.env, group)
+
+    def _scope_group(self, eqn: Any, frame: _Frame) -> str | None:
+        """The named-scope group an equation belongs in, opening and closing scopes as needed."""
+        stack = _compat.name_stack(eqn)
+        if stack[: len(frame.scope_prefix)] == frame.scope_prefix:
+            stack = stack[len(frame.scope_prefix):]
+        opened = frame.open_scopes
+        keep = 0
+        while keep < min(len(opened), len(stack)) and opened[keep][0] == stack[keep]:
+            keep += 1
+        del opened[keep:]
+        for name in stack[keep:]:
+            parent = opened[-1][1] if opened else frame.group
+            label = name.replace("()", "")  # jvp() and transpose(jvp()) of unscoped code
+            node = self._add("g", kind="group", op="scope", label=label, group=parent,
+                             category="scope", params={"scope": name})
+            opened.append((name, node.id))
+        return opened[-1][1] if opened else frame.group
+
+    def _equation(self, eqn: Any, env: dict[Any, Producers], group: str | None) -> Node:
+        name = eqn.primitive.name
+        literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
+        node = self._add(
+            "e", kind="op", op=name,
+            label=labels.equation_label(name, eqn.params, literals),
+            shape=_outputs_text(eqn), group=group, source=self._source(eqn),
+            params=_params_text(eqn.params), category=labels.category(name),
+        )
+        for var in eqn.invars:
+            self._connect(env, var, node.id)
+        for var in eqn.outvars:
+            if not isinstance(var, _compat.DropVar):
+                env[var] = (node.id,)
+        return node
+
+    def _nested(self, eqn: Any, subs: list[tuple[str, Any]], frame: _Frame,
+                group: str | None) -> None:
+        name = eqn.primitive.name
+        node = self._add(
+            "g", kind="group", op=name, label=name, shape=_outputs_text(eqn), group=group,
+            source=self._source(eqn), params=_params_text(eqn.params),
+            category="control" if name in ("scan", "while", "cond") else "call",
+        )
+        ops_before = self._counts.get("e", 0)
+        inner_prefix = frame.scope_prefix + _compat.name_stack(eqn)
+        feeds = _operand_map(eqn, subs)
+        fed: set[int] = set()
+        results: list[list[str]] = [[] for _ in eqn.outvars]
+        for (param, sub), operand_indices in zip(subs, feeds):
+            jaxpr, consts = _compat.open_jaxpr(sub)
+            holder = node.id
+            if len(subs) > 1:
+                holder = self._add("g", kind="group", op=_part_name(name, param),
+                                   label=_part_name(name, param), group=node.id,
+                                   category="part", params={"param": param}).id
+            inner = _Frame(env={}, group=holder, scope_prefix=inner_prefix)
+            for var, value in zip(jaxpr.constvars, consts):
+                inner.env[var] = (self._const_node(var, None, value, holder).id,)
+            for var, index in zip(jaxpr.invars, operand_indices):
+                if index is None:
+                    continue
+                fed.add(index)
+                outer = eqn.invars[index]
+                if not isinstance(outer, _compat.Literal):
+                    inner.env[var] = frame.env.get(outer, ())
+            passed_through = {id(v) for v in jaxpr.invars}
+            self._walk(jaxpr.eqns, inner)
+            if _returns_results(name, param) and len(jaxpr.outvars) == len(eqn.outvars):
+                for i, var in enumerate(jaxpr.outvars):
+                    if isinstance(var, _compat.Literal) or id(var) in passed_through:
+                        results[i].append(node.id)  # the value flows through the group
+                    else:
+                        results[i].extend(inner.env.get(var, ()))
+        for index, var in enumerate(eqn.invars):
+            if index not in fed:
+                self._connect(frame.env, var, node.id)
+        for var, producers in zip(eqn.outvars, results):
+            if not isinstance(var, _compat.DropVar):
+                frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
+        node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
+
+
+def _operand_map(eqn: Any, subs: list[tuple[str, Any]]) -> list[list[int | None]]:
+    """For each nested jaxpr, which of the equation's operands feeds each of its inputs."""
+    n = len(eqn.invars)
+    maps = []
+    for param, sub in subs:
+        jaxpr, _ = _compat.open_jaxpr(sub)
+        k = len(jaxpr.invars)
+        if eqn.primitive.name == "while":
+            cond_n, body_n = eqn.params["cond_nconsts"], eqn.params["body_nconsts"]
+            carry = list(range(cond_n + body_n, n))
+            consts = range(cond_n) if param == "cond_jaxpr" else range(cond_n, cond_n + body_n)
+            maps.append(list(consts) + carry)
+        elif k <= n:  # same operands, or the trailing ones (cond's branches skip the index)
+            maps.append(list(range(n - k, n)))
+        else:
+            maps.append([None] * k)
+    return maps
+
+
+def _returns_results(primitive: str, param: str) -> bool:
+    return not (primitive == "while" and param == "cond_jaxpr")
+
+
+def _part_name(primitive: str, param: str) -> str:
+    if param.startswith("branches["):
+        return "branch " + param[len("branches["):-1]
+    return {"cond_jaxpr": "cond", "body_jaxpr": "body"}.get(param, param)
+
+
+def _group_summary(eqn: Any, parts: int, ops: int) -> str:
+    """Label of a collapsed nested-jaxpr group, e.g. ``scan ×1000 · 3 ops``."""
+    name, params = eqn.primitive.name, eqn.params
+    head = name
+    if name == "scan":
+        head = f"scan ×{params.get('length')}"
+    elif name in ("jit", "pjit", "custom_jvp_call", "custom_vjp_call") and params.get("name"):
+        head = f"{name} {labels.format_value(params['name'])}"
+    if name == "cond":
+        return f"{head} · {parts} branches"
+    return f"{head} · {ops} op{'s' if ops != 1 else ''}"
+
+
+def _outputs_text(eqn: Any) -> str:
+    return ", ".join(_compat.aval_str(v.aval) for v in eqn.outvars)
+
+
+def _params_text(params: dict[str, Any]) -> dict[str, str]:
+    text = {}
+    for key, value in params.items():
+        if isinstance(value, (_compat.ClosedJaxpr, _compat.Jaxpr)):
+            jaxpr, _ = _compat.open_jaxpr(value)
+            text[key] = f"jaxpr with {len(jaxpr.eqns)} equations"
+        elif isinstance(value, (tuple, list)) and value and all(
+            isinstance(v, (_compat.ClosedJaxpr, _compat.Jaxpr)) for v in value
+        ):
+            text[key] = f"{len(value)} jaxprs"
+        else:
+            text[key] = labels.shorten(labels.format_value(value), 200)
+    return text

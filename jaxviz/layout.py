@@ -1,0 +1,204 @@
+"""View graph + expansion state -> DOT -> Graphviz -> SVG, cached per expansion state.
+
+The same SVG is shown on screen and written by ``export``. Ids in the SVG are stable:
+``n-<node id>`` for drawn nodes and collapsed groups, ``c-<group id>`` for open groups, so the
+browser side can find every element whatever the expansion state.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from jaxviz.model import Graph, Node, Projection, project
+
+#: Fill colours by node category; the legend in every display is built from this table.
+CATEGORY_COLORS = {
+    "input": ("#dbeafe", "input"),
+    "const": ("#fde68a", "captured constant"),
+    "output": ("#dcfce7", "output"),
+    "elementwise": ("#f3f4f6", "elementwise"),
+    "matmul": ("#fecaca", "dot / convolution"),
+    "reduction": ("#e9d5ff", "reduction"),
+    "movement": ("#e0f2fe", "data movement"),
+    "collective": ("#fed7aa", "collective"),
+    "random": ("#d1fae5", "random"),
+    "control": ("#fef3c7", "control flow (collapsed)"),
+    "call": ("#ede9fe", "nested call (collapsed)"),
+    "scope": ("#f5f5f4", "named scope (collapsed)"),
+    "part": ("#fafaf9", "branch / body (collapsed)"),
+    "other": ("#ffffff", "other"),
+}
+FONT = "Helvetica,Arial,sans-serif"
+#: Above this many drawn nodes, Graphviz's network-simplex passes are capped (≈10× faster).
+BIG_LAYOUT = 150
+EDGE_LABEL_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One drawn view: the DOT source Graphviz laid out and the SVG it produced."""
+
+    dot: str
+    svg: str
+    expanded: frozenset[str]
+    node_count: int
+
+
+class Layouter:
+    """Lays out one graph, remembering recent expansion states (expanding is then instant)."""
+
+    def __init__(self, graph: Graph, cache_size: int = 32):
+        self.graph = graph
+        self._cache: OrderedDict[frozenset[str], Layout] = OrderedDict()
+        self._cache_size = cache_size
+
+    def layout(self, expanded: frozenset[str]) -> Layout:
+        if expanded in self._cache:
+            self._cache.move_to_end(expanded)
+            return self._cache[expanded]
+        dot, count = to_dot(self.graph, expanded)
+        result = Layout(dot=dot, svg=render(dot, "svg").decode("utf-8"), expanded=expanded,
+                        node_count=count)
+        self._cache[expanded] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+
+def render(dot: str, fmt: str) -> bytes:
+    """Run Graphviz's ``dot`` (bundled with pygraphviz) on DOT text."""
+    import pygraphviz
+
+    graph = pygraphviz.AGraph(string=dot)
+    return graph.draw(format=fmt, prog="dot")
+
+
+def to_dot(graph: Graph, expanded: frozenset[str]) -> tuple[str, int]:
+    """DOT text for one expansion state, and the number of drawn nodes."""
+    view = project(graph, expanded)
+    big = len(view.nodes) > BIG_LAYOUT
+    lines = [
+        "digraph jaxviz {",
+        f'  graph [rankdir=TB, compound=true, fontname="{FONT}", fontsize=11, '
+        'nodesep=0.25, ranksep=0.35, bgcolor="transparent"'
+        + (", nslimit=2, nslimit1=2, mclimit=0.5, searchsize=20" if big else "")
+        + "];",
+        f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, '
+        'margin="0.12,0.04", height=0.3, color="#6b7280", penwidth=0.8];',
+        f'  edge [fontname="{FONT}", fontsize=9, fontcolor="#6b7280", color="#9ca3af", '
+        "arrowsize=0.6];",
+    ]
+    members = _members(graph, view)
+    anchors: dict[str, str] = {}
+    _emit_group(graph, None, members, set(view.clusters), anchors, lines, indent="  ")
+    for (src, dst), edge_labels in view.edges.items():
+        attrs = [f"label={_html_label(_edge_text(edge_labels))}"] if not big else []
+        if src in anchors:
+            attrs.append(f'ltail="cluster_{src}"')
+        if dst in anchors:
+            attrs.append(f'lhead="cluster_{dst}"')
+        a, b = anchors.get(src, _node_name(src)), anchors.get(dst, _node_name(dst))
+        lines.append(f'  {a} -> {b} [{", ".join(attrs)}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n", len(view.nodes)
+
+
+def _members(graph: Graph, view: Projection) -> dict[str | None, list[str]]:
+    """Drawn nodes and open clusters, by the cluster they sit in."""
+    members: dict[str | None, list[str]] = {}
+    for node_id in view.clusters + view.nodes:
+        members.setdefault(graph.nodes[node_id].group, []).append(node_id)
+    order = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    for ids in members.values():
+        ids.sort(key=order.__getitem__)
+    return members
+
+
+def _emit_group(graph, group, members, clusters, anchors, lines, indent):
+    """Nodes of one cluster (``None``: top level), open sub-groups as nested clusters."""
+    for node_id in members.get(group, ()):
+        node = graph.nodes[node_id]
+        if node_id in clusters:
+            lines.append(f'{indent}subgraph "cluster_{node_id}" {{')
+            lines.append(
+                f'{indent}  id="c-{node_id}"; class="jv-cluster jv-{node.category}"; '
+                f"label={_html_label(_escape(node.label), bold=True)}; labeljust=l; "
+                f'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
+            )
+            anchor = f'"anchor_{node_id}"'
+            anchors[node_id] = anchor
+            lines.append(
+                f"{indent}  {anchor} [shape=point, width=0.01, height=0.01, style=invis, "
+                f'label="", id="a-{node_id}"];'
+            )
+            _emit_group(graph, node_id, members, clusters, anchors, lines, indent + "  ")
+            lines.append(f"{indent}}}")
+        else:
+            lines.append(f"{indent}{_node_name(node_id)} [{_node_attrs(node)}];")
+
+
+def _node_name(node_id: str) -> str:
+    return f'"{node_id}"'
+
+
+def _node_attrs(node: Node) -> str:
+    fill = CATEGORY_COLORS.get(node.category, CATEGORY_COLORS["other"])[0]
+    text = _escape(node.label)
+    if node.kind == "group":
+        attrs = 'shape=box3d, style="filled", penwidth=1.2'
+    elif node.kind in ("input", "const", "output"):
+        attrs = 'shape=box, style="rounded,filled,bold"' if node.kind != "const" else \
+            'shape=box, style="filled,dashed"'
+        if node.shape:
+            text += '<br/><font point-size="9" color="#4b5563">' + _escape(node.shape) + "</font>"
+    else:
+        attrs = ""
+    classes = f"jv-node jv-{node.kind} jv-{node.category}"
+    parts = [f'id="n-{node.id}"', f'class="{classes}"', f'fillcolor="{fill}"',
+             f"label={_html_label(text, bold=node.kind == 'group')}"]
+    tip = _tooltip(node)
+    if tip:
+        parts.append(f'tooltip="{_dot_string(tip)}"')
+    if attrs:
+        parts.append(attrs)
+    return ", ".join(parts)
+
+
+def _tooltip(node: Node) -> str:
+    parts = [node.label]
+    if node.shape:
+        parts.append(node.shape)
+    if node.source:
+        parts.append(str(node.source))
+    return " · ".join(parts)
+
+
+def _edge_text(labels: list[str]) -> str:
+    distinct = list(dict.fromkeys(label for label in labels if label))
+    text = ", ".join(distinct[:2]) + (" …" if len(distinct) > 2 else "")
+    if len(labels) > 1:
+        text += f" ×{len(labels)}"
+    return _escape(text[:EDGE_LABEL_LIMIT])
+
+
+def _escape(text: str) -> str:
+    """Text for a Graphviz HTML-like label: entities escaped, control characters dropped."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text).replace("\n", " ")
+    return html.escape(text, quote=True)
+
+
+def _html_label(escaped: str, bold: bool = False) -> str:
+    return f"<<b>{escaped}</b>>" if bold else f"<{escaped}>"
+
+
+def _dot_string(text: str) -> str:
+    """Text inside a double-quoted DOT string, where only ``\\`` and ``"`` are special.
+
+    Graphviz also expands ``\\N``, ``\\G`` ... in some attributes, so backslashes are
+    doubled, and line breaks dropped.
+    """
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    return text.replace("\\", "\\\\").replace('"', '\\"')

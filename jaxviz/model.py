@@ -1,0 +1,214 @@
+"""The view graph: nodes, edges and collapsible groups. Pure data; knows nothing about JAX.
+
+Both views (jaxpr and HLO) are built into this model, and everything downstream (layout,
+export, displays) reads only this model. Groups nest; an *expansion state* is the set of
+group ids that are open. :func:`project` turns a graph plus an expansion state into the
+handful of nodes and edges that are actually drawn.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable
+
+#: Node kinds. A "group" holds other nodes (nested jaxprs, named scopes, fusions).
+NODE_KINDS = ("op", "input", "const", "output", "group")
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    """Where in the user's Python code a node came from."""
+
+    filename: str
+    line: int
+    function: str
+
+    @property
+    def code(self) -> str:
+        """The source line itself (cells compiled by IPython are in ``linecache`` too)."""
+        return linecache.getline(self.filename, self.line).strip()
+
+    @property
+    def short(self) -> str:
+        return f"{os.path.basename(self.filename)}:{self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.short} in {self.function}"
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str
+    op: str
+    label: str
+    shape: str = ""
+    group: str | None = None
+    source: SourceLoc | None = None
+    links: list[str] = field(default_factory=list)
+    #: Every parameter, as short display text (the label shows only those that matter).
+    params: dict[str, str] = field(default_factory=dict)
+    #: Colour class: "elementwise", "matmul", "reduction", ... (see layout.CATEGORY_COLORS).
+    category: str = "other"
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    dst: str
+    label: str = ""
+
+
+@dataclass
+class Graph:
+    view: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+    def add(self, node: Node) -> Node:
+        if node.id in self.nodes:
+            raise ValueError(f"duplicate node id {node.id!r}")
+        self.nodes[node.id] = node
+        return node
+
+    @cached_property
+    def _children(self) -> dict[str | None, list[str]]:
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for node in self.nodes.values():
+            children[node.group].append(node.id)
+        return children
+
+    def children(self, group: str | None) -> list[Node]:
+        """Direct members of a group (``None``: the top level), in build order."""
+        return [self.nodes[i] for i in self._children.get(group, ())]
+
+    @property
+    def groups(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.kind == "group"]
+
+    def depth(self, node_id: str) -> int:
+        """0 for top-level nodes, 1 for members of a top-level group, and so on."""
+        depth, group = 0, self.nodes[node_id].group
+        while group is not None:
+            depth, group = depth + 1, self.nodes[group].group
+        return depth
+
+    @cached_property
+    def leaf_counts(self) -> dict[str, int]:
+        """Number of op nodes inside each group, at any depth."""
+        counts: dict[str, int] = defaultdict(int)
+        for node in self.nodes.values():
+            if node.kind != "op":
+                continue
+            group = node.group
+            while group is not None:
+                counts[group] += 1
+                group = self.nodes[group].group
+        return counts
+
+    def find(self, *, op: str | None = None, kind: str | None = None) -> list[Node]:
+        return [
+            n
+            for n in self.nodes.values()
+            if (op is None or n.op == op) and (kind is None or n.kind == kind)
+        ]
+
+
+def expansion(graph: Graph, expand: object = None, budget: int = 250) -> frozenset[str]:
+    """The set of open groups for an ``expand`` request.
+
+    ``None``: the default view, opening groups breadth-first while the drawn node count
+    stays within ``budget``; ``"all"`` / ``"none"``; an ``int`` depth (groups shallower
+    than it are open); or an iterable of group ids.
+    """
+    groups = graph.groups
+    if expand is None:
+        return _default_expansion(graph, budget)
+    if expand == "all":
+        return frozenset(g.id for g in groups)
+    if expand == "none":
+        return frozenset()
+    if isinstance(expand, int) and not isinstance(expand, bool):
+        return frozenset(g.id for g in groups if graph.depth(g.id) < expand)
+    if isinstance(expand, str):
+        raise ValueError(f"expand must be 'all', 'none', a depth or group ids, not {expand!r}")
+    ids = frozenset(expand)  # type: ignore[arg-type]
+    unknown = sorted(i for i in ids if graph.nodes.get(i) is None or graph.nodes[i].kind != "group")
+    if unknown:
+        raise ValueError(f"not group ids of this graph: {', '.join(unknown[:5])}")
+    return ids
+
+
+def _default_expansion(graph: Graph, budget: int) -> frozenset[str]:
+    visible = len(graph.children(None))
+    opened: set[str] = set()
+    queue = [n for n in graph.children(None) if n.kind == "group"]
+    while queue:
+        next_queue = []
+        for group in queue:
+            members = graph.children(group.id)
+            if visible + len(members) - 1 > budget:
+                continue
+            visible += len(members) - 1
+            opened.add(group.id)
+            next_queue.extend(m for m in members if m.kind == "group")
+        queue = next_queue
+    return frozenset(opened)
+
+
+@dataclass
+class Projection:
+    """What is drawn for one expansion state."""
+
+    #: Drawn nodes, collapsed groups included (not open groups: those are clusters).
+    nodes: list[str]
+    #: Open groups, drawn as boxes around their members.
+    clusters: list[str]
+    #: (src, dst) -> labels of the edges merged into that drawn edge.
+    edges: dict[tuple[str, str], list[str]]
+
+
+def project(graph: Graph, expanded: Iterable[str]) -> Projection:
+    """Map every node to what stands for it when ``expanded`` groups are open.
+
+    A node inside a closed group is represented by the outermost closed group around it;
+    edges are redirected accordingly, and edges inside one closed group disappear.
+    """
+    expanded = frozenset(expanded)
+    rep: dict[str | None, str | None] = {None: None}
+
+    def represent(node_id: str) -> str:
+        group = graph.nodes[node_id].group
+        if group not in rep:
+            rep[group] = _group_rep(group)
+        outer = rep[group]
+        return node_id if outer is None else outer
+
+    def _group_rep(group: str) -> str | None:
+        """None when the group and all its ancestors are open, else who stands for it."""
+        parent = graph.nodes[group].group
+        if parent not in rep:
+            rep[parent] = _group_rep(parent)
+        outer = rep[parent]
+        if outer is not None:
+            return outer
+        return None if group in expanded else group
+
+    nodes, clusters = [], []
+    for node in graph.nodes.values():
+        if represent(node.id) != node.id:
+            continue
+        if node.kind == "group" and node.id in expanded:
+            clusters.append(node.id)
+        else:
+            nodes.append(node.id)
+    edges: dict[tuple[str, str], list[str]] = {}
+    for edge in graph.edges:
+        src, dst = represent(edge.src), represent(edge.dst)
+        if src != dst:
+            edges.setdefault((src, dst), []).append(edge.label)
+    return Projection(nodes, clusters, edges)

@@ -1,0 +1,140 @@
+"""The Trace facade: one captured call, with graphs, layouts and displays built on first use.
+
+A plain ``jaxviz.trace`` costs only what JAX costs; everything else is lazy and cached.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Any, Callable
+
+from jaxviz import capture as _capture
+from jaxviz.findings import Finding
+from jaxviz.layout import Layout, Layouter
+from jaxviz.model import Graph, expansion
+
+VIEWS = ("jaxpr", "hlo")
+
+
+class Trace:
+    """What JAX did to one call of a function (see :func:`jaxviz.trace`)."""
+
+    def __init__(self, cap: _capture.Capture):
+        self._cap = cap
+        self._graphs: dict[str, Graph] = {}
+        self._layouters: dict[str, Layouter] = {}
+
+    # -- what JAX produced ---------------------------------------------------------------
+
+    @property
+    def fn_name(self) -> str:
+        return self._cap.fn_name
+
+    @property
+    def jaxpr(self) -> Any:
+        """The ClosedJaxpr, or None when tracing failed."""
+        return self._cap.jaxpr
+
+    @property
+    def stablehlo_text(self) -> str | None:
+        return self._cap.stablehlo_text
+
+    @property
+    def hlo_text(self) -> str | None:
+        """Optimized HLO, as XLA compiled it."""
+        return self._cap.hlo_text
+
+    @property
+    def cost(self) -> dict[str, float | None] | None:
+        """FLOPs, transcendentals, bytes accessed; None values are ones XLA could not tell."""
+        return self._cap.cost
+
+    @property
+    def memory(self) -> dict[str, int | None] | None:
+        return self._cap.memory
+
+    @property
+    def device(self) -> str:
+        return self._cap.device
+
+    @property
+    def trace_stdout(self) -> str:
+        """What the function printed while JAX traced it."""
+        return self._cap.trace_stdout
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """``{stage: message}`` for each stage (trace, lower, compile) that failed."""
+        return dict(self._cap.errors)
+
+    @property
+    def durations(self) -> dict[str, float]:
+        """Seconds each stage took as jaxviz saw it (caches may make them look small)."""
+        return dict(self._cap.durations)
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        from jaxviz.analysis import errors
+
+        return errors.error_findings(self._cap)
+
+    # -- graphs --------------------------------------------------------------------------
+
+    def graph(self, view: str = "jaxpr") -> Graph:
+        """The view graph of the jaxpr (``"jaxpr"``) or of the compiled HLO (``"hlo"``)."""
+        _check_view(view)
+        if view not in self._graphs:
+            self._graphs[view] = self._build(view)
+        return self._graphs[view]
+
+    def _build(self, view: str) -> Graph:
+        if view == "hlo":
+            raise NotImplementedError("the HLO graph view is not available yet; see hlo_text")
+        if self.jaxpr is None:
+            raise ValueError(f"no jaxpr to draw: {self.errors.get('trace', 'tracing failed')}")
+        from jaxviz.jaxpr.build import build_jaxpr_graph
+
+        cap = self._cap
+        return build_jaxpr_graph(cap.jaxpr, cap.arg_names, cap.result_names, cap.const_names)
+
+    def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
+        """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""
+        graph = self.graph(view)
+        if view not in self._layouters:
+            self._layouters[view] = Layouter(graph)
+        return self._layouters[view].layout(expansion(graph, expand))
+
+    def export(self, path: str | os.PathLike, view: str = "jaxpr",
+               expand: object = None) -> "os.PathLike":
+        """Write the view to ``.svg``, ``.png``, ``.pdf``, ``.dot`` or ``.html`` (by suffix)."""
+        from jaxviz import export
+
+        return export.export(self, path, view=view, expand=expand)
+
+    # -- displays ------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        from jaxviz.display import text
+
+        return text.summary(self)
+
+    def _repr_html_(self) -> str:
+        from jaxviz.display import html
+
+        return html.fragment(self)
+
+
+def _check_view(view: str) -> None:
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(map(repr, VIEWS))}, not {view!r}")
+
+
+def trace(fn: Callable, *args: Any, static_argnums: Any = None, static_argnames: Any = None,
+          **kwargs: Any) -> Trace:
+    """Trace, lower and compile ``fn(*args, **kwargs)`` as ``jax.jit`` would, keeping every stage.
+
+    Errors in tracing, lowering or compiling do not raise: they are in ``Trace.errors`` and
+    ``Trace.findings``, and the stages before the failure are still there.
+    """
+    return Trace(_capture.capture(fn, args, kwargs, static_argnums, static_argnames))

@@ -1,0 +1,131 @@
+"""jaxviz.trace: every stage captured, each failing on its own."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.extend.core import Primitive
+
+import jaxviz
+import programs as P
+
+
+def test_all_stages_captured():
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    assert t.fn_name == "fn"
+    assert t.errors == {}
+    assert len(t.jaxpr.eqns) == 2
+    assert "stablehlo.dot_general" in t.stablehlo_text
+    assert t.hlo_text.startswith("HloModule jit_fn")
+    assert t.device.startswith("cpu:0")
+    assert t.cost["flops"] > 0
+    assert t.memory["argument_size_in_bytes"] == (8 + 2 + 4) * 4
+    assert set(t.durations) == {"trace", "lower", "compile"}
+    assert all(seconds > 0 for seconds in t.durations.values())
+
+
+def test_unavailable_costs_are_none_not_numbers():
+    t = jaxviz.trace(lambda x: x + 1, jnp.ones(3))
+    for value in list(t.cost.values()) + list(t.memory.values()):
+        assert value is None or value >= 0
+    # XLA:CPU has no estimate of optimal seconds: reported unavailable, not -1
+    assert t.cost["optimal_seconds"] is None or t.cost["optimal_seconds"] >= 0
+
+
+def test_static_argnums_and_argnames():
+    t = jaxviz.trace(_create_filled, 2.0, 5, static_argnums=(1,))
+    assert t.errors == {}
+    assert [v.aval.shape for v in t.jaxpr.jaxpr.outvars] == [(5,)]
+    t2 = jaxviz.trace(_create_filled, 2.0, length=4, static_argnames="length")
+    assert [v.aval.shape for v in t2.jaxpr.jaxpr.outvars] == [(4,)]
+
+
+def _create_filled(val, length):
+    return jnp.full((length,), val)
+
+
+def test_trace_error_keeps_nothing_after_it():
+    t = jaxviz.trace(_create_filled, 2.0, 5)
+    assert set(t.errors) == {"trace"}
+    assert t.errors["trace"].startswith("TypeError: Shapes must be 1D sequences")
+    assert t.jaxpr is None and t.stablehlo_text is None and t.hlo_text is None
+
+
+def test_already_jitted_function_uses_its_own_static_args():
+    jitted = jax.jit(_create_filled, static_argnums=(1,))
+    t = jaxviz.trace(jitted, 1.5, 3)
+    assert t.errors == {}
+    assert t.fn_name == "_create_filled"
+    assert t.graph().find(kind="input")[0].label == "val"
+
+
+def test_prints_during_tracing_are_captured_even_when_jax_cached_the_trace(capsys):
+    def noisy(x):
+        print("tracing noisy with", x.shape)
+        return x * 2
+
+    jitted = jax.jit(noisy)
+    jitted(jnp.ones(3))  # JAX caches this trace
+    capsys.readouterr()
+    t = jaxviz.trace(jitted, jnp.ones(3))
+    assert t.trace_stdout == "tracing noisy with (3,)\n"
+    assert capsys.readouterr().out == ""  # captured, not printed again
+
+
+_no_lowering = Primitive("jaxviz_test_no_lowering")
+_no_lowering.def_abstract_eval(lambda x: x)
+_no_lowering.def_impl(lambda x: x)
+
+
+def test_lowering_error_keeps_the_jaxpr():
+    t = jaxviz.trace(lambda x: _no_lowering.bind(x) + 1.0, jnp.ones(2))
+    assert set(t.errors) == {"lower"}
+    assert "jaxviz_test_no_lowering" in t.errors["lower"]
+    assert t.jaxpr is not None
+    assert "jaxviz_test_no_lowering" in [n.op for n in t.graph().find(kind="op")]
+    assert t.hlo_text is None
+
+
+def test_compile_error_keeps_jaxpr_and_stablehlo():
+    def calls_missing_kernel(x):
+        return jax.ffi.ffi_call("jaxviz_no_such_target", jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+
+    t = jaxviz.trace(calls_missing_kernel, jnp.ones(2))
+    assert set(t.errors) == {"compile"}
+    assert "jaxviz_no_such_target" in t.errors["compile"]
+    assert t.jaxpr is not None and "jaxviz_no_such_target" in t.stablehlo_text
+    assert t.hlo_text is None and t.cost is None
+    assert t.graph().find(kind="op")
+
+
+def test_not_callable():
+    with pytest.raises(TypeError, match="expected a function"):
+        jaxviz.trace(42, 1.0)
+
+
+def test_numpy_global_is_a_named_constant():
+    t = jaxviz.trace(_uses_numpy_global, jnp.ones(3))
+    consts = t.graph().find(kind="const")
+    assert [c.label for c in consts] == ["NP_TABLE"]
+
+
+NP_TABLE = np.arange(3.0, dtype=np.float32)
+
+
+def _uses_numpy_global(x):
+    return x + NP_TABLE
+
+
+def test_text_summary():
+    text = repr(jaxviz.trace(P.fn, P.W, P.B, P.X))
+    assert text.splitlines()[0] == "jaxviz.Trace of fn on cpu:0 (cpu)"
+    assert "inputs: W f32[4,2], b f32[2], x f32[4]" in text
+    assert "stages: trace" in text and "compile" in text
+
+
+def test_user_arguments_untouched():
+    params = P.make_params()
+    before = jax.tree_util.tree_map(lambda a: np.asarray(a).copy(), params)
+    jaxviz.trace(P.feed_forward, params, jnp.ones(8))
+    for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(before)):
+        np.testing.assert_array_equal(np.asarray(a), b)
