@@ -29,12 +29,17 @@ CATEGORY_COLORS = {
     "call": ("#ede9fe", "nested call (collapsed)"),
     "scope": ("#f5f5f4", "named scope (collapsed)"),
     "part": ("#fafaf9", "branch / body (collapsed)"),
+    "repeat": ("#fdba74", "unrolled Python loop (collapsed)"),
     "other": ("#ffffff", "other"),
 }
 FONT = "Helvetica,Arial,sans-serif"
 #: Above this many drawn nodes, Graphviz's network-simplex passes are capped (≈10× faster).
 BIG_LAYOUT = 150
 EDGE_LABEL_LIMIT = 120
+_CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
+#: An open unrolled loop keeps standing out: a thick orange frame.
+_REPEAT_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ed"; color="#f97316"; penwidth=2; fontsize=10;'
+
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _emit_group(graph, group, members, clusters, anchors, lines, indent):
             lines.append(
                 f'{indent}  id="c-{node_id}"; class="jv-cluster jv-{node.category}"; '
                 f"label={_html_label(_escape(node.label), bold=True)}; labeljust=l; "
-                f'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
+                + (_REPEAT_CLUSTER if node.category == "repeat" else _CLUSTER)
             )
             anchor = f'"anchor_{node_id}"'
             anchors[node_id] = anchor

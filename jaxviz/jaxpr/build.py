@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from jaxviz import _compat
+from jaxviz.analysis import loops
 from jaxviz.jaxpr import labels
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 
@@ -99,23 +100,60 @@ class _Builder:
             self.graph.edges.append(Edge(src, dst, label))
 
     def _source(self, eqn: Any) -> SourceLoc | None:
-        frame = _compat.user_frame(eqn)
-        return SourceLoc(frame.filename, frame.line, frame.function) if frame else None
+        key = id(eqn)
+        if key not in self._sources:
+            frame = _compat.user_frame(eqn)
+            self._sources[key] = SourceLoc(frame.filename, frame.line, frame.function) if frame else None
+        return self._sources[key]
 
     # -- walking -----------------------------------------------------------------------
 
     def _walk(self, eqns: Sequence[Any], frame: _Frame) -> None:
-        for eqn in eqns:
-            group = self._scope_group(eqn, frame)
+        """Add a jaxpr's equations, folding unrolled Python loops into "×N" groups."""
+        sources = [self._source(eqn) for eqn in eqns]
+        keys = [loops.equation_key(eqn, src and (src.filename, src.line))
+                for eqn, src in zip(eqns, sources)]
+        runs = {run.start: run for run in loops.find_runs(keys, eqns)}
+        i = 0
+        while i < len(eqns):
+            if i in runs:
+                self._unrolled(eqns, runs[i], sources[i], frame)
+                i = runs[i].stop
+                continue
+            eqn = eqns[i]
+            group = self._scope_group(_compat.name_stack(eqn), frame)
             subs = list(_compat.sub_jaxprs(eqn.params))
             if subs:
-                self._nested(eqn, subs, frame, group)
+                self._nested(eqn, subs, frame, group, sources[i])
             else:
-                self._equation(eqn, frame.env, group)
+                self._equation(eqn, frame.env, group, sources[i])
+            i += 1
 
-    def _scope_group(self, eqn: Any, frame: _Frame) -> str | None:
-        """The named-scope group an equation belongs in, opening and closing scopes as needed."""
-        stack = _compat.name_stack(eqn)
+    def _unrolled(self, eqns: Sequence[Any], run: loops.Run, source: SourceLoc | None,
+                  frame: _Frame) -> None:
+        """One group for the whole run; one sub-group per iteration (unless 1 op each)."""
+        body = eqns[run.start:run.stop]
+        common = _common_prefix([_compat.name_stack(eqn) for eqn in body])
+        parent = self._scope_group(common, frame)
+        prims = list(dict.fromkeys(eqn.primitive.name for eqn in body[:run.block]))
+        node = self._add(
+            "g", kind="group", op="unrolled",
+            label=f"unrolled loop ×{run.repeats} · {run.block} op{'s' if run.block != 1 else ''} each",
+            group=parent, source=source, category="repeat",
+            params={"repeats": str(run.repeats), "block": str(run.block),
+                    "body": ", ".join(prims[:6]) + (" …" if len(prims) > 6 else "")},
+        )
+        for r in range(run.repeats):
+            holder = node.id
+            if run.block > 1:
+                holder = self._add("g", kind="group", op="iteration", label=f"iteration {r}",
+                                   group=node.id, category="part").id
+            inner = _Frame(env=frame.env, group=holder, scope_prefix=common)
+            start = run.start + r * run.block
+            self._walk(eqns[start:start + run.block], inner)
+
+    def _scope_group(self, stack: tuple[str, ...], frame: _Frame) -> str | None:
+        """The named-scope group for a name stack, opening and closing scopes as needed."""
         if stack[: len(frame.scope_prefix)] == frame.scope_prefix:
             stack = stack[len(frame.scope_prefix):]
         opened = frame.open_scopes
@@ -131,13 +169,14 @@ class _Builder:
             opened.append((name, node.id))
         return opened[-1][1] if opened else frame.group
 
-    def _equation(self, eqn: Any, env: dict[Any, Producers], group: str | None) -> Node:
+    def _equation(self, eqn: Any, env: dict[Any, Producers], group: str | None,
+                  source: SourceLoc | None) -> Node:
         name = eqn.primitive.name
         literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
         node = self._add(
             "e", kind="op", op=name,
             label=labels.equation_label(name, eqn.params, literals),
-            shape=_outputs_text(eqn), group=group, source=self._source(eqn),
+            shape=_outputs_text(eqn), group=group, source=source,
             params=_params_text(eqn.params), category=labels.category(name),
         )
         for var in eqn.invars:
@@ -148,11 +187,11 @@ class _Builder:
         return node
 
     def _nested(self, eqn: Any, subs: list[tuple[str, Any]], frame: _Frame,
-                group: str | None) -> None:
+                group: str | None, source: SourceLoc | None) -> None:
         name = eqn.primitive.name
         node = self._add(
             "g", kind="group", op=name, label=name, shape=_outputs_text(eqn), group=group,
-            source=self._source(eqn), params=_params_text(eqn.params),
+            source=source, params=_params_text(eqn.params),
             category="control" if name in ("scan", "while", "cond") else "call",
         )
         ops_before = self._counts.get("e", 0)
@@ -192,6 +231,16 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
+
+
+def _common_prefix(stacks: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = stacks[0]
+    length = len(first)
+    for stack in stacks[1:]:
+        length = min(length, len(stack))
+        while stack[:length] != first[:length]:
+            length -= 1
+    return first[:length]
 
 
 def _operand_map(eqn: Any, subs: list[tuple[str, Any]]) -> list[list[int | None]]:

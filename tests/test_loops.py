@@ -1,0 +1,119 @@
+"""Unrolled Python loops are found, folded into one group, and only where they are."""
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+import jaxviz
+import programs as P
+from jaxviz.analysis.loops import MIN_REPEATS, find_runs
+from jaxviz.model import expansion, project
+from test_jaxpr_graph import line_of
+
+
+def unrolled_groups(graph):
+    return [n for n in graph.groups if n.op == "unrolled"]
+
+
+def test_stupid_fn_folds_into_one_group():
+    g = jaxviz.trace(P.stupid_fn, jnp.array([1.1, -1.1])).graph()
+    (loop,) = unrolled_groups(g)
+    assert loop.label == "unrolled loop ×1000 · 1 op each"
+    assert loop.source.line == line_of(P.stupid_fn, "x = x * x")
+    members = g.children(loop.id)
+    assert len(members) == 1000 and {m.op for m in members} == {"mul"}
+    assert len(g.find(kind="op")) == 1001  # folded, not dropped
+    view = project(g, expansion(g))
+    assert len(view.nodes) <= 10  # input, copy, the loop, output
+    assert loop.id in view.nodes
+
+
+def test_layers_loop_has_one_group_per_iteration():
+    params = P.make_params(dims=(4,) * 7)  # six layers
+    g = jaxviz.trace(P.feed_forward, params, jnp.ones(4)).graph()
+    (loop,) = unrolled_groups(g)
+    iterations = g.children(loop.id)
+    assert len(iterations) == 6
+    assert [i.label for i in iterations] == [f"iteration {k}" for k in range(6)]
+    ops = [m.op for m in g.children(iterations[0].id)]
+    assert "dot_general" in ops and "tanh" in ops
+    # each iteration reads its own layer's weights
+    w = {n.label: n.id for n in g.find(kind="input")}
+    dots = [next(m for m in g.children(it.id) if m.op == "dot_general") for it in iterations]
+    for k, dot in enumerate(dots):
+        assert any(e.src == w[f"params[{k}]['W']"] and e.dst == dot.id for e in g.edges)
+
+
+def test_static_index_changing_per_iteration_is_still_one_loop():
+    def f(x):
+        s = 0.0
+        for i in range(8):
+            s = s + x[i] * 2.0
+        return s
+
+    g = jaxviz.trace(f, jnp.ones(8)).graph()
+    (loop,) = unrolled_groups(g)
+    assert loop.label.startswith("unrolled loop ×8 ")
+
+
+def test_nested_python_loops():
+    def f(x):
+        for _ in range(5):
+            for _ in range(6):
+                x = jnp.sin(x)
+            x = x * 2.0
+        return x
+
+    g = jaxviz.trace(f, jnp.ones(2)).graph()
+    loops = unrolled_groups(g)
+    outer = next(l for l in loops if "×5" in l.label)
+    inner = [l for l in loops if "×6" in l.label]
+    assert len(inner) == 5
+    assert all(g.nodes[l.group].group == outer.id for l in inner)
+
+
+def test_no_false_positives():
+    def independent(a, b, c, d, e):
+        return a * 2.0, b * 2.0, c * 2.0, d * 2.0, e * 2.0  # same line, no carried value
+
+    def short(x):
+        for _ in range(MIN_REPEATS - 1):
+            x = x * x
+        return x
+
+    def look_alikes(x):
+        x = x * 2.0
+        x = x * 2.0
+        x = x * 2.0
+        x = x * 2.0
+        return x
+
+    cases = [
+        (P.fori_fn, (jnp.ones(2),)),
+        (P.while_fn, (jnp.ones(2),)),
+        (lambda x: lax.scan(lambda c, a: (c * a, c), 1.0, x), (jnp.ones(5),)),
+        (independent, tuple(jnp.ones(2) for _ in range(5))),
+        (short, (jnp.ones(2),)),
+        (look_alikes, (jnp.ones(2),)),
+    ]
+    for fn, args in cases:
+        assert unrolled_groups(jaxviz.trace(fn, *args).graph()) == [], fn
+
+
+def test_find_runs_is_maximal_and_handles_repeated_keys_in_a_block():
+    keys = ["a", "x", "x", "y"] * 5 + ["b"]
+    (run,) = find_runs(keys)
+    assert (run.start, run.block, run.repeats) == (0, 4, 5)
+    assert find_runs(["a", "b", "c"] * 3) == []  # below the threshold
+    (run,) = find_runs(["p"] + ["m"] * 10 + ["q"])
+    assert (run.start, run.block, run.repeats, run.stop) == (1, 1, 10, 11)
+
+
+def test_grad_of_unrolled_loop_has_forward_and_backward_runs():
+    def f(x):
+        for _ in range(6):
+            x = jnp.sin(x) * 1.5
+        return x.sum()
+
+    g = jaxviz.trace(jax.grad(f), jnp.ones(3)).graph()
+    assert len(unrolled_groups(g)) >= 2
