@@ -80,6 +80,14 @@ def aval_str(aval: Any) -> str:
         return f"{dtype}[{','.join(map(str, shape))}]"
 
 
+def value_type_str(value: Any) -> str:
+    """Short type text of a concrete array, like ``f32[4,2]``."""
+    try:
+        return aval_str(jax.typeof(value))
+    except Exception:
+        return aval_str(value)
+
+
 def sub_jaxprs(params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """(label, jaxpr) for every jaxpr held in an equation's params, open or closed.
 

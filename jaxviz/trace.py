@@ -75,9 +75,10 @@ class Trace:
 
     @cached_property
     def findings(self) -> list[Finding]:
-        from jaxviz.analysis import errors
+        """Traps in this program (errors, unrolled loops, baked-in globals, ...), each with a fix."""
+        from jaxviz import analysis
 
-        return errors.error_findings(self._cap)
+        return analysis.findings(self)
 
     # -- graphs --------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Hashable, Sequence
 
 from jaxviz import _compat
+from jaxviz.display.text import format_seconds
+from jaxviz.findings import Finding
+from jaxviz.model import Graph, Node
 
 MIN_REPEATS = 4
 #: Longest loop body (in equations) looked for.
@@ -198,3 +201,62 @@ def _carried_repeats(eqns: Sequence[Any], start: int, block: int, repeats: int) 
 
 def _outputs(eqns: Sequence[Any], start: int, block: int) -> set[int]:
     return {id(v) for e in eqns[start:start + block] for v in e.outvars}
+
+
+# -- findings ------------------------------------------------------------------------------
+
+def loop_findings(graph: Graph, compile_seconds: float | None = None) -> list[Finding]:
+    """One finding per outermost unrolled loop, with the line and the rewrite."""
+    findings = []
+    for group in graph.groups:
+        if group.op != "unrolled" or _inside_unrolled(graph, group):
+            continue
+        repeats, block = int(group.params["repeats"]), int(group.params["block"])
+        equations = graph.leaf_counts.get(group.id, 0)
+        message = (f"Python loop unrolled {repeats}× ({equations} equations; body: "
+                   f"{group.params['body']}): JAX traces and XLA compiles every iteration "
+                   "separately")
+        if compile_seconds is not None:
+            message += f"; compiling this program took {format_seconds(compile_seconds)}"
+        if _reads_own_inputs(graph, group):
+            hint = ("stack the per-iteration parameters (jax.tree.map(lambda *p: jnp.stack(p), "
+                    "*layers)) and run the body once with lax.scan over them")
+        else:
+            hint = (f"write it as lax.fori_loop(0, {repeats}, body, carry) or lax.scan: the body "
+                    "is traced once and compile time stops growing with the trip count")
+        findings.append(Finding(
+            "unrolled-loop", "warning", message, hint,
+            line=group.source.line if group.source else None,
+            filename=group.source.filename if group.source else None,
+            node_ids=[group.id],
+        ))
+    return findings
+
+
+def _inside_unrolled(graph: Graph, node: Node) -> bool:
+    parent = node.group
+    while parent is not None:
+        if graph.nodes[parent].op == "unrolled":
+            return True
+        parent = graph.nodes[parent].group
+    return False
+
+
+def _reads_own_inputs(graph: Graph, loop: Node) -> bool:
+    """True when each iteration reads function inputs no other iteration reads (layers)."""
+    iterations = [m.id for m in graph.children(loop.id) if m.op == "iteration"]
+    if len(iterations) < 2:
+        return False
+    owner: dict[str, str] = {}
+    for node_id in graph.nodes:
+        group = graph.nodes[node_id].group
+        while group is not None and group not in iterations:
+            group = graph.nodes[group].group
+        if group is not None:
+            owner[node_id] = group
+    readers: dict[str, set[str]] = {}
+    for edge in graph.edges:
+        if graph.nodes[edge.src].kind in ("input", "const") and edge.dst in owner:
+            readers.setdefault(edge.src, set()).add(owner[edge.dst])
+    own = {next(iter(r)) for r in readers.values() if len(r) == 1}
+    return own == set(iterations)

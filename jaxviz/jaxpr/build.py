@@ -88,7 +88,10 @@ class _Builder:
     def _const_node(self, var: Any, name: str | None, value: Any, group: str | None) -> Node:
         shape = _compat.aval_str(var.aval)
         label = f"{name}" if name else "const"
-        params = {"value": labels.shorten(labels.format_value(value), 200)} if value is not None else {}
+        params = {}
+        if value is not None:
+            params = {"value": labels.shorten(labels.format_value(value), 200),
+                      "nbytes": str(getattr(value, "nbytes", ""))}
         return self._add("c", kind="const", op="const", label=label, shape=shape,
                          group=group, params=params, category="const")
 

@@ -1,0 +1,147 @@
+"""Findings for the seed lessons' traps, and none where there is no trap."""
+
+import contextlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxviz
+import programs as P
+from test_jaxpr_graph import line_of
+
+shift = 2.0
+b = jnp.ones(3)
+config = {"relu": True}
+EPSILON = 1e-6
+BIG = jnp.zeros((600, 600))  # 1.4 MB
+
+
+def impure(x):
+    return x + shift
+
+
+def uses_global_array(x):
+    return x @ b
+
+
+def configured(x):
+    if config["relu"]:
+        return jax.nn.relu(x)
+    return x
+
+
+def noisy(x):
+    print("x is", x)
+    return x * 2
+
+
+def uses_big(x):
+    return x + BIG
+
+
+def pure(x, scale):
+    return jnp.tanh(x) * scale
+
+
+def with_constant(x):
+    return x / (x.sum() + EPSILON)
+
+
+def kinds(trace):
+    return [f.kind for f in trace.findings]
+
+
+@contextlib.contextmanager
+def simplified_constants(on):
+    name = "jax_use_simplified_jaxpr_constants"
+    if not hasattr(jax.config, name):
+        pytest.skip("this jax has no simplified jaxpr constants")
+    before = getattr(jax.config, name)
+    jax.config.update(name, on)
+    try:
+        yield
+    finally:
+        jax.config.update(name, before)
+
+
+def test_baked_in_python_scalar():
+    (f,) = jaxviz.trace(impure, jnp.ones(3)).findings
+    assert (f.kind, f.severity) == ("baked-constant", "warning")
+    assert "`shift` (= 2.0)" in f.message and "won't change" in f.message
+    assert f.line == line_of(impure, "x + shift")
+    assert f.node_ids and "argument" in f.hint
+
+
+@pytest.mark.parametrize("simplified", [False, True])
+def test_captured_global_array(simplified):
+    with simplified_constants(simplified):
+        t = jaxviz.trace(uses_global_array, jnp.ones((2, 3)))
+        (f,) = t.findings
+    assert f.kind == "captured-array"
+    assert "global array `b` (f32[3], 12 B)" in f.message
+    assert f.line == line_of(uses_global_array, "x @ b")
+    assert f.hint == "pass `b` as an argument"
+
+
+@pytest.mark.parametrize("simplified", [False, True])
+def test_large_captured_constant(simplified):
+    with simplified_constants(simplified):
+        (f,) = jaxviz.trace(uses_big, jnp.ones((600, 600))).findings
+    assert (f.kind, f.severity) == ("large-constant", "warning")
+    assert "`BIG`" in f.message and "1.37 MiB" in f.message
+
+
+def test_python_dict_steering_the_trace():
+    (f,) = jaxviz.trace(configured, jnp.ones(3)).findings
+    assert f.kind == "trace-time-value"
+    assert "`config` (dict)" in f.message
+    assert f.line == line_of(configured, 'if config["relu"]')
+
+
+def test_print_while_tracing():
+    (f,) = jaxviz.trace(noisy, jnp.ones(3)).findings
+    assert (f.kind, f.severity) == ("trace-side-effect", "warning")
+    assert "ran only while tracing" in f.message and "jax.debug.print" in f.hint
+    assert f.line == line_of(noisy, "print(")
+
+
+def test_unrolled_loop_finding():
+    (f,) = jaxviz.trace(P.stupid_fn, jnp.ones(2)).findings
+    assert f.kind == "unrolled-loop"
+    assert "unrolled 1000×" in f.message and "body: mul" in f.message
+    assert "compiling this program took" in f.message
+    assert "lax.fori_loop(0, 1000" in f.hint
+    assert f.line == line_of(P.stupid_fn, "x = x * x")
+    (group,) = f.node_ids
+    assert jaxviz.trace(P.stupid_fn, jnp.ones(2)).graph().nodes[group].op == "unrolled"
+
+
+def test_loop_over_layers_suggests_scanning_stacked_parameters():
+    t = jaxviz.trace(P.feed_forward, P.make_params((4,) * 6), jnp.ones(4))
+    (f,) = t.findings
+    assert "lax.scan" in f.hint and "stack" in f.hint
+
+
+def test_constant_named_in_capitals_is_only_info():
+    (f,) = jaxviz.trace(with_constant, jnp.ones(3)).findings
+    assert (f.kind, f.severity) == ("baked-constant", "info")
+
+
+@pytest.mark.parametrize("program, args", [
+    (pure, (jnp.ones(3), 2.0)),
+    (P.fn, (P.W, P.B, P.X)),
+    (P.fori_fn, (jnp.ones(2),)),
+    (P.while_fn, (jnp.ones(2),)),
+    (P.cond_fn, (jnp.ones(2),)),
+    (P.feed_forward, (P.make_params(), jnp.ones(8))),
+])
+def test_no_findings_without_a_trap(program, args):
+    assert jaxviz.trace(program, *args).findings == []
+
+
+def test_findings_in_text_and_html():
+    t = jaxviz.trace(impure, jnp.ones(3))
+    assert "baked into the compiled function" in repr(t)
+    assert "baked into the compiled function" in t._repr_html_()
