@@ -20,7 +20,10 @@ ClosedJaxpr = jcore.ClosedJaxpr
 Jaxpr = jcore.Jaxpr
 Literal = jcore.Literal
 Var = jcore.Var
-DropVar = jcore.DropVar
+if hasattr(jcore, "DropVar"):
+    DropVar = jcore.DropVar
+else:  # jax < 0.8 did not export it
+    from jax._src.core import DropVar
 
 
 class Frame(NamedTuple):

@@ -142,7 +142,9 @@ def _jit_for_tracing(fn, static_argnums, static_argnames):
     def fresh(*args, **kwargs):
         return original(*args, **kwargs)
 
-    return jax.jit(fresh, static_argnums=argnums, static_argnames=argnames), original, argnums, argnames
+    # None, not (), lets jax.jit map static_argnames to positions and back.
+    jitted = jax.jit(fresh, static_argnums=argnums or None, static_argnames=argnames or None)
+    return jitted, original, argnums, argnames
 
 
 def _as_tuple(value, kind) -> tuple:
