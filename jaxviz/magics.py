@@ -1,0 +1,383 @@
+"""``%%jaxtrace`` and ``%jaxtrace``: run a cell as usual, then show what JAX does to its last call.
+
+The cell is compiled through IPython's own cache, with the ``%%jaxtrace`` line kept as a
+comment on line 1, so tracebacks, JAX source lines and findings all use the line numbers the
+user sees in the cell. The magic never changes the namespace beyond what the cell does
+itself (and ``-o NAME``), and reports errors as one line: a cell that shows an expected error
+must not stop "run all", so only misuse of the magic raises (as a one-line UsageError).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import keyword
+import sys
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, arg_split, magic_arguments
+from IPython.display import display
+
+import jaxviz
+from jaxviz.export import FORMATS
+
+NO_CALL = ("no call to trace: end the cell with a call such as `fn(x)` or give one: "
+           "%%jaxtrace fn(x)")
+#: Name the arguments of CALL are passed to, in a private locals dict (never the user's).
+_CAPTURE = "__jaxviz_capture__"
+
+
+# -- option values -------------------------------------------------------------------------
+
+def _argnums(text: str) -> tuple[int, ...]:
+    """``1``, ``0,2``, ``(0, 2)`` or ``[0, 2]`` -> a tuple of ints."""
+    parts = [p.strip() for p in text.strip().strip("()[]").split(",") if p.strip()]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected argument positions such as 1 or 0,2, not {text!r}") from None
+
+
+def _argnames(text: str) -> tuple[str, ...]:
+    """``n`` or ``a,b`` -> a tuple of parameter names."""
+    parts = text.strip().strip("()[]").split(",")
+    names = tuple(p.strip().strip("'\"") for p in parts if p.strip())
+    if not names or not all(n.isidentifier() for n in names):
+        raise argparse.ArgumentTypeError(f"expected parameter names such as n or a,b, not {text!r}")
+    return names
+
+
+def _expand(text: str) -> str | int:
+    """``all``, ``none`` or a non-negative depth: which groups of the graph start open."""
+    if text in ("all", "none"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected all, none or a depth such as 1, not {text!r}")
+
+
+def _export_path(text: str) -> str:
+    if not text.lower().endswith(FORMATS):
+        raise argparse.ArgumentTypeError(
+            f"cannot export to {text!r}: use a file name ending in {', '.join(FORMATS)}")
+    return text
+
+
+def _variable_name(text: str) -> str:
+    if not text.isidentifier() or keyword.iskeyword(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid Python variable name")
+    return text
+
+
+# -- the magic line ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed magic line: the CALL text (None: the cell's last call) and the options."""
+
+    call: str | None
+    options: argparse.Namespace
+    #: The line magic's CALL ended with ';': return nothing, as IPython does for expressions.
+    silent: bool = False
+
+
+def parse_request(parser: argparse.ArgumentParser, line: str) -> Request:
+    """Split ``[options] [CALL]`` at the leftmost point where both halves make sense.
+
+    CALL is Python (spaces, quotes, commas), so it is not shell-split: the split is the first
+    whitespace boundary where the left part parses completely as options and the right part
+    is a Python expression that does not start with '-'.
+    """
+    line = line.strip()
+    words = [i for i in range(1, len(line)) if line[i - 1].isspace() and not line[i].isspace()]
+    for start in [0, *words, len(line)]:
+        call = line[start:].strip()
+        silent = call.endswith(";")
+        call = call.rstrip(";").rstrip()
+        if call and (call.startswith("-") or not _is_expression(call)):
+            continue
+        options = _parse_options(parser, line[:start])
+        if options is not None:
+            return Request(call or None, options, silent)
+    # No split works: let argparse name the bad option, else the CALL is not Python.
+    try:
+        options = parser.parse_args(_option_words(line))
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"cannot read {line!r}: {exc}") from None
+    raise UsageError(f"CALL is not a Python call such as fn(x): {' '.join(options.call)!r}")
+
+
+def _parse_options(parser: argparse.ArgumentParser, text: str) -> argparse.Namespace | None:
+    """The options in ``text``, or None when it is not made of options only."""
+    try:
+        options = parser.parse_args(_option_words(text))
+    except (UsageError, ValueError):
+        return None
+    return None if options.call else options
+
+
+def _option_words(text: str) -> list[str]:
+    """Shell-like words, unquoted, with ``(0, 2)`` kept as one word."""
+    words: list[str] = []
+    for word in arg_split(text):  # posix=False: backslashes in Windows paths survive
+        if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
+            word = word[1:-1]
+        if words and words[-1].count("(") > words[-1].count(")"):
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    return words
+
+
+def _is_expression(text: str) -> bool:
+    try:
+        ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError):  # ValueError: a null byte
+        return False
+    return True
+
+
+def _parse_call(text: str) -> ast.Call:
+    node = ast.parse(text, mode="eval").body
+    if not isinstance(node, ast.Call):
+        raise UsageError(f"CALL must be a call such as fn(x), not {text!r}")
+    return node
+
+
+# -- the magic -----------------------------------------------------------------------------
+
+@magics_class
+class JaxTraceMagics(Magics):
+    """``%%jaxtrace`` (cell) and ``%jaxtrace`` (line)."""
+
+    @no_var_expand  # CALL is Python: {..} and $x must reach it untouched
+    @magic_arguments()
+    @argument("-s", "--static-argnums", type=_argnums, metavar="ARGNUMS",
+              help="positions of static arguments: 1, 0,2 or (0, 2)")
+    @argument("--static-argnames", type=_argnames, metavar="NAMES",
+              help="names of static arguments: n or a,b")
+    @argument("-e", "--export", type=_export_path, action="append", default=[], metavar="PATH",
+              help="also write the graph to PATH (.svg .png .pdf .dot .html); repeatable")
+    @argument("-x", "--expand", type=_expand, metavar="all|none|DEPTH",
+              help="which groups of the exported graph are open")
+    @argument("-o", "--output", type=_variable_name, metavar="NAME",
+              help="store the jaxviz.Trace in the variable NAME")
+    @argument("--traceback", action="store_true",
+              help="show the full traceback of an error instead of one line")
+    @argument("call", nargs="*", metavar="CALL",
+              help="the call to trace, e.g. fn(W, x); in a cell, defaults to the cell's "
+                   "last expression")
+    @line_cell_magic
+    def jaxtrace(self, line: str, cell: str | None = None) -> Any:
+        """Trace, lower and compile a call as jax.jit would, and show what JAX did to it.
+
+        Cell:  %%jaxtrace [options] [CALL]  runs the cell as usual (its output and value are
+        unchanged), then traces CALL, by default the cell's last expression when it is a
+        call such as fn(x).
+        Line:  %jaxtrace [options] CALL  traces CALL and returns the jaxviz.Trace
+        (t = %jaxtrace fn(x)).
+        """
+        request = parse_request(self.jaxtrace.parser, line)
+        if cell is None:
+            return self._trace_line(request)
+        return self._trace_cell(request, line, cell)
+
+    # -- line ------------------------------------------------------------------------------
+
+    def _trace_line(self, request: Request) -> jaxviz.Trace | None:
+        if request.call is None:
+            raise UsageError("no call to trace: %jaxtrace fn(x)")
+        fn, args, kwargs = self._evaluate_call(_parse_call(request.call), "<jaxtrace CALL>")
+        result = self._trace(fn, args, kwargs, request.options)
+        if result is None:
+            return None
+        _print_errors(result)
+        self._finish(result, request.options)
+        return None if request.silent else result
+
+    # -- cell ------------------------------------------------------------------------------
+
+    def _trace_cell(self, request: Request, line: str, cell: str) -> Any:
+        source = f"# %%jaxtrace {line.strip()}\n" + self.shell.transform_cell(cell)
+        fname = self.shell.compile.cache(source, self.shell.execution_count, raw_code=source)
+        try:
+            module = ast.parse(source, filename=fname)
+        except SyntaxError as exc:
+            self._report(exc, fname, request.options.traceback)
+            return None
+        statements, last = _split_last_expression(module)
+        # Misuse is refused before any of the cell runs.
+        explicit = _parse_call(request.call) if request.call is not None else None
+        if explicit is None and not isinstance(last, ast.Call):
+            raise UsageError(NO_CALL)
+
+        try:
+            self._exec(statements, fname)
+            if explicit is None:  # evaluate the last call's parts once: called, then traced
+                fn, args, kwargs = self._evaluate_parts(last, fname)
+            else:
+                value = self._eval(last, fname) if last is not None else None
+        except Exception as exc:
+            self._report(exc, fname, request.options.traceback)
+            return None
+
+        if explicit is None:
+            _require_callable(fn, last)
+            try:
+                value = fn(*args, **kwargs)  # the cell's own last call, as without the magic
+            except Exception as exc:
+                self._report_failed_call(exc, fn, args, kwargs, fname, request.options)
+                return None
+        else:
+            fn, args, kwargs = self._evaluate_call(explicit, fname)
+
+        result = self._trace(fn, args, kwargs, request.options)
+        if result is not None:
+            display(result)
+            _print_errors(result)
+            self._finish(result, request.options)
+        return None if _ends_with_semicolon(source, last) else value
+
+    def _report_failed_call(self, exc: Exception, fn: Callable, args: tuple, kwargs: dict,
+                            fname: str, options: argparse.Namespace) -> None:
+        """The traced call itself raised: show jaxviz's finding (with its fix), not JAX's essay."""
+        result = self._trace(fn, args, kwargs, options)
+        errors = [f for f in result.findings if f.severity == "error"] if result else []
+        if options.traceback or not errors:
+            self._report(exc, fname, options.traceback)
+        for finding in errors:
+            print(f"jaxtrace: {finding}", file=sys.stderr)
+        if result is not None:
+            self._finish(result, options)
+
+    # -- running the user's code -----------------------------------------------------------
+
+    def _exec(self, statements: list[ast.stmt], fname: str) -> None:
+        exec(compile(ast.Module(statements, type_ignores=[]), fname, "exec"), self.shell.user_ns)
+
+    def _eval(self, node: ast.expr, fname: str, extra: dict[str, Any] | None = None) -> Any:
+        """Evaluate in the user namespace; ``extra`` names live in a separate locals dict."""
+        code = compile(ast.fix_missing_locations(ast.Expression(node)), fname, "eval")
+        return eval(code, self.shell.user_ns, extra)
+
+    def _evaluate_parts(self, call: ast.Call, fname: str) -> tuple[Any, tuple, dict]:
+        """The callee, positional and keyword arguments of ``call``, as Python would pass them.
+
+        The arguments go through ``__jaxviz_capture__(<the call's arguments>)`` so *args,
+        **kwargs and keywords behave exactly as in the call, and the user's namespace gains
+        nothing.
+        """
+        fn = self._eval(call.func, fname)
+        capture = ast.copy_location(
+            ast.Call(func=ast.Name(_CAPTURE, ast.Load()), args=call.args, keywords=call.keywords),
+            call,
+        )
+        args, kwargs = self._eval(capture, fname, {_CAPTURE: lambda *a, **k: (a, k)})
+        return fn, args, kwargs
+
+    def _evaluate_call(self, call: ast.Call, fname: str) -> tuple[Callable, tuple, dict]:
+        """An explicit CALL's parts; any failure is misuse of the magic (a UsageError)."""
+        try:
+            fn, args, kwargs = self._evaluate_parts(call, fname)
+        except Exception as exc:
+            raise UsageError(
+                f"cannot evaluate CALL `{ast.unparse(call)}`: {type(exc).__name__}: {exc}"
+            ) from None
+        _require_callable(fn, call)
+        return fn, args, kwargs
+
+    # -- tracing and what follows ----------------------------------------------------------
+
+    def _trace(self, fn: Callable, args: tuple, kwargs: dict,
+               options: argparse.Namespace) -> jaxviz.Trace | None:
+        try:
+            return jaxviz.trace(fn, *args, static_argnums=options.static_argnums,
+                                static_argnames=options.static_argnames, **kwargs)
+        except Exception as exc:  # jaxviz itself refused (e.g. a jit with shardings)
+            print(f"jaxtrace: cannot trace {_name(fn)}: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            return None
+
+    def _finish(self, result: jaxviz.Trace, options: argparse.Namespace) -> None:
+        """Exports, then ``-o NAME``: the only change the magic itself makes to the namespace."""
+        for path in options.export:
+            try:
+                result.export(path, expand=options.expand)
+            except Exception as exc:
+                print(f"jaxtrace: could not export to {path}: {exc}", file=sys.stderr)
+        if options.output:
+            self.shell.user_ns[options.output] = result
+
+    def _report(self, exc: BaseException, fname: str, full: bool) -> None:
+        """An error in the cell: IPython's traceback (from the cell's frames on), or one line."""
+        if full:
+            self.shell.showtraceback((type(exc), exc, _from_cell(exc.__traceback__, fname)))
+            return
+        line = _cell_line(exc, fname)
+        where = f"line {line}: " if line is not None else ""
+        message = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+        if isinstance(exc, SyntaxError):
+            message = exc.msg
+        text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        print(f"jaxtrace: {where}{text} (add --traceback for the full traceback)",
+              file=sys.stderr)
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+def _require_callable(fn: Any, call: ast.Call) -> None:
+    if not callable(fn):
+        raise UsageError(
+            f"cannot trace `{ast.unparse(call.func)}`: it is a {type(fn).__name__}, not a function")
+
+
+def _print_errors(result: jaxviz.Trace) -> None:
+    """Error findings also go to stderr, one line each: visible even where HTML is not."""
+    for finding in result.findings:
+        if finding.severity == "error":
+            print(f"jaxtrace: {str(finding).splitlines()[0]}", file=sys.stderr)
+
+
+def _split_last_expression(module: ast.Module) -> tuple[list[ast.stmt], ast.expr | None]:
+    """The statements to exec, and the final expression whose value the cell shows (if any)."""
+    if module.body and isinstance(module.body[-1], ast.Expr):
+        return module.body[:-1], module.body[-1].value
+    return module.body, None
+
+
+def _ends_with_semicolon(source: str, last_value: ast.expr | None) -> bool:
+    """``fn(x);`` as the cell's last line hides Out[n], as it does without the magic."""
+    if last_value is None:
+        return False
+    lines = source.splitlines()
+    rest = lines[last_value.end_lineno - 1][last_value.end_col_offset:]
+    rest += "\n".join(lines[last_value.end_lineno:])
+    return rest.lstrip().startswith(";")
+
+
+def _cell_line(exc: BaseException, fname: str) -> int | None:
+    if isinstance(exc, SyntaxError):
+        return exc.lineno if exc.filename == fname else None
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == fname:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _from_cell(tb: TracebackType | None, fname: str) -> TracebackType | None:
+    """The traceback without the magic's own frames: it starts where the cell's code does."""
+    start = tb
+    while start is not None and start.tb_frame.f_code.co_filename != fname:
+        start = start.tb_next
+    return start or tb
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
