@@ -6,14 +6,20 @@
 
 from jaxviz.findings import Finding
 from jaxviz.model import Edge, Graph, Node, SourceLoc
+from jaxviz.timing import Measurement, Timing
 from jaxviz.trace import Trace, trace
 
-__all__ = ["Edge", "Finding", "Graph", "Node", "SourceLoc", "Trace", "trace"]
+__all__ = ["Edge", "Finding", "Graph", "Measurement", "Node", "SourceLoc", "Timing", "Trace",
+           "trace"]
 __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext jaxviz``: registers ``%%jaxtrace`` and ``%jaxtrace``."""
-    from jaxviz.magics import JaxTraceMagics
+    from jaxviz.magics import JaxTraceMagics, JaxViz
 
-    ipython.register_magics(JaxTraceMagics)
+    settings = next((c for c in ipython.configurables if isinstance(c, JaxViz)), None)
+    if settings is None:  # loading twice must not register the settings twice
+        settings = JaxViz(parent=ipython)
+        ipython.configurables.append(settings)
+    ipython.register_magics(JaxTraceMagics(ipython, settings))

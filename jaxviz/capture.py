@@ -74,7 +74,7 @@ def capture(
     if not callable(fn):
         raise TypeError(f"expected a function to trace, got {type(fn).__name__}")
     kwargs = dict(kwargs or {})
-    jitted, original, argnums, argnames = _jit_for_tracing(fn, static_argnums, static_argnames)
+    jitted, original, argnums, argnames = jit_afresh(fn, static_argnums, static_argnames)
     cap = Capture(
         fn=fn, fn_name=_name_of(original), args=tuple(args), kwargs=kwargs,
         static_argnums=argnums, static_argnames=argnames,
@@ -116,7 +116,7 @@ def _stage(cap: Capture, stage: str, step: Callable[[], Any]) -> Any:
         cap.durations[stage] = cap.durations.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _jit_for_tracing(fn, static_argnums, static_argnames):
+def jit_afresh(fn, static_argnums, static_argnames):
     """A jit wrapper that traces afresh (so prints during tracing happen again).
 
     JAX caches traces per function object, so the user's function is wrapped in a new one

@@ -13,6 +13,7 @@ from jaxviz import capture as _capture
 from jaxviz.findings import Finding
 from jaxviz.layout import Layout, Layouter
 from jaxviz.model import Graph, expansion
+from jaxviz.timing import Timing
 
 VIEWS = ("jaxpr", "hlo")
 
@@ -22,6 +23,9 @@ class Trace:
 
     def __init__(self, cap: _capture.Capture):
         self._cap = cap
+        #: Traces JAX made while the ``%%jaxtrace`` cell ran (see analysis/recompile.py).
+        self.cache_misses: list = []
+        self._timing: Timing | None = None
         self._graphs: dict[str, Graph] = {}
         self._layouters: dict[str, Layouter] = {}
 
@@ -79,6 +83,33 @@ class Trace:
         from jaxviz import analysis
 
         return analysis.findings(self)
+
+    # -- timing --------------------------------------------------------------------------
+
+    def time(self, budget: float | None = None, repeat: int | None = None,
+             fully_eager: bool = False) -> Timing:
+        """Eager vs jit timing of this call; runs the function (see :func:`jaxviz.timing.measure`).
+
+        ``budget`` bounds the steady-state measuring in seconds (default 3); the first call's
+        compile and one warm-up call per variant come on top. Measures again on every call.
+        """
+        from jaxviz import timing
+
+        cap = self._cap
+        failed = next((s for s in _capture.STAGES if s in cap.errors), None)
+        if failed:
+            raise ValueError(f"cannot time {cap.fn_name}: {failed} failed: {cap.errors[failed]}")
+        self._timing = timing.measure(
+            cap.fn, cap.args, cap.kwargs, cap.static_argnums, cap.static_argnames,
+            budget=budget, repeat=repeat, cost=cap.cost, device=cap.device,
+            fully_eager=fully_eager,
+        )
+        return self._timing
+
+    @property
+    def timing(self) -> Timing | None:
+        """The last result of :meth:`time` (what the displays show), or None."""
+        return self._timing
 
     # -- graphs --------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ def summary(trace: "Trace") -> str:
         lines.append("  printed while tracing: " + _clip(repr(trace.trace_stdout)))
     for finding in trace.findings:
         lines.extend("  " + line for line in str(finding).splitlines())
+    if trace.timing is not None:
+        lines.extend("  " + line for line in str(trace.timing).splitlines())
     return "\n".join(lines)
 
 

@@ -1,0 +1,112 @@
+"""How close jaxviz's jit steady-state figure is to a hand-written timeit reference.
+
+For three workloads, jaxviz's ``Timing.jit.best`` and a reference (``timeit.repeat`` of
+``jax.block_until_ready(jitted(*args))`` with the same loops and runs, after warm-up) are
+measured in the same process, interleaved round by round; the table shows the median over
+the rounds of each side's best (a median, so one round disturbed by other load does not
+decide). Goal: the ratio within ±10%.
+
+    python -m benchmarks.timing_accuracy        (or: python benchmarks/timing_accuracy.py)
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import timeit
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxviz.timing import format_time, measure
+
+ROUNDS = 5
+BUDGET = 0.8
+TOLERANCE = 0.10
+
+
+def tiny_elementwise(x):
+    return x * 2.0 + 1.0
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def stupid_fn(x):
+    """The seed from the learning-JAX blog: 1000 dead multiplications XLA removes."""
+    y = jnp.copy(x)
+    for _ in range(1000):
+        x = x * x
+    return y
+
+
+def workloads() -> list[tuple[str, Callable, tuple[Any, ...]]]:
+    key = jax.random.key(0)
+    medium = jax.random.normal(key, (256, 256))
+    return [
+        ("tiny elementwise f32[4]", tiny_elementwise, (jnp.arange(4.0),)),
+        ("matmul f32[256,256]", matmul, (medium, medium)),
+        ("stupid_fn f32[4]", stupid_fn, (jnp.arange(4.0) / 10,)),
+    ]
+
+
+@dataclass
+class Row:
+    name: str
+    jaxviz_best: float
+    reference_best: float
+
+    @property
+    def ratio(self) -> float:
+        return self.jaxviz_best / self.reference_best
+
+    @property
+    def within(self) -> bool:
+        return abs(self.ratio - 1.0) <= TOLERANCE
+
+
+def reference_best(jitted: Callable, args: tuple[Any, ...], loops: int, runs: int) -> float:
+    """Seconds per call, best of ``runs`` timeit runs of ``loops`` calls."""
+    totals = timeit.repeat(lambda: jax.block_until_ready(jitted(*args)), number=loops, repeat=runs)
+    return min(totals) / loops
+
+
+def compare(name: str, fn: Callable, args: tuple[Any, ...]) -> Row:
+    jitted = jax.jit(fn)
+    jax.block_until_ready(jitted(*args))  # compile and warm up the reference
+    ours, theirs = [], []
+    for _ in range(ROUNDS):
+        steady = measure(fn, args, budget=BUDGET).jit
+        ours.append(steady.best)
+        theirs.append(reference_best(jitted, args, steady.loops, steady.runs))
+    return Row(name, statistics.median(ours), statistics.median(theirs))
+
+
+def table(rows: list[Row]) -> str:
+    header = ("workload", "jaxviz best", "reference best", "ratio", "within ±10%")
+    cells = [header] + [
+        (r.name, format_time(r.jaxviz_best), format_time(r.reference_best), f"{r.ratio:.3f}",
+         "yes" if r.within else "no")
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    start = time.perf_counter()
+    rows = [compare(name, fn, args) for name, fn, args in workloads()]
+    device = jax.devices()[0]
+    print(f"jaxviz timing accuracy: jit steady-state best vs timeit reference "
+          f"({device.platform}, {device.device_kind}, jax {jax.__version__}; median of {ROUNDS} rounds)")
+    print(table(rows))
+    print(f"({time.perf_counter() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
