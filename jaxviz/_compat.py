@@ -173,3 +173,8 @@ def jit_statics(jitted: Any) -> tuple[Any, tuple[int, ...], tuple[str, ...]] | N
 
 def _unspecified(sharding: Any) -> bool:
     return type(sharding).__name__ == "UnspecifiedValue"
+
+
+#: Loggers JAX writes "TRACING CACHE MISS" explanations to (0.7: pjit; later: partial_eval).
+CACHE_MISS_LOGGERS = ("jax._src.interpreters.partial_eval", "jax._src.pjit")
+EXPLAIN_CACHE_MISSES = "jax_explain_cache_misses"

@@ -21,8 +21,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, arg_split, magic_arguments
 from IPython.display import display
+from traitlets import Bool, Float
+from traitlets.config import Configurable
 
 import jaxviz
+from jaxviz.analysis import recompile
 from jaxviz.export import FORMATS
 
 NO_CALL = ("no call to trace: end the cell with a call such as `fn(x)` or give one: "
@@ -59,6 +62,16 @@ def _expand(text: str) -> str | int:
     if text.isdigit():
         return int(text)
     raise argparse.ArgumentTypeError(f"expected all, none or a depth such as 1, not {text!r}")
+
+
+def _budget(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds such as 2, not {text!r}")
+    return seconds
 
 
 def _export_path(text: str) -> str:
@@ -151,9 +164,22 @@ def _parse_call(text: str) -> ast.Call:
 
 # -- the magic -----------------------------------------------------------------------------
 
+class JaxViz(Configurable):
+    """Session-wide defaults of the magics: ``%config JaxViz.budget = 1``."""
+
+    time = Bool(True, help="time eager vs jit after tracing (the --no-time option turns it "
+                           "off for one cell)").tag(config=True)
+    budget = Float(3.0, min=0.0, help="default -b/--budget: seconds of steady-state "
+                                      "timing").tag(config=True)
+
+
 @magics_class
 class JaxTraceMagics(Magics):
     """``%%jaxtrace`` (cell) and ``%jaxtrace`` (line)."""
+
+    def __init__(self, shell: Any, settings: JaxViz):
+        super().__init__(shell)
+        self.settings = settings
 
     @no_var_expand  # CALL is Python: {..} and $x must reach it untouched
     @magic_arguments()
@@ -167,6 +193,11 @@ class JaxTraceMagics(Magics):
               help="which groups of the exported graph are open")
     @argument("-o", "--output", type=_variable_name, metavar="NAME",
               help="store the jaxviz.Trace in the variable NAME")
+    @argument("--no-time", dest="time", action="store_false",
+              help="skip timing eager vs jit (timing runs the function many times)")
+    @argument("-b", "--budget", type=_budget, metavar="SECONDS",
+              help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); the "
+                   "first call's compile and one warm-up call come on top")
     @argument("--traceback", action="store_true",
               help="show the full traceback of an error instead of one line")
     @argument("call", nargs="*", metavar="CALL",
@@ -183,6 +214,10 @@ class JaxTraceMagics(Magics):
         (t = %jaxtrace fn(x)).
         """
         request = parse_request(self.jaxtrace.parser, line)
+        options = request.options
+        options.time = options.time and self.settings.time
+        if options.budget is None:
+            options.budget = self.settings.budget
         if cell is None:
             return self._trace_line(request)
         return self._trace_cell(request, line, cell)
@@ -196,6 +231,7 @@ class JaxTraceMagics(Magics):
         result = self._trace(fn, args, kwargs, request.options)
         if result is None:
             return None
+        _time(result, request.options)
         _print_errors(result)
         self._finish(result, request.options)
         return None if request.silent else result
@@ -216,28 +252,31 @@ class JaxTraceMagics(Magics):
         if explicit is None and not isinstance(last, ast.Call):
             raise UsageError(NO_CALL)
 
-        try:
-            self._exec(statements, fname)
-            if explicit is None:  # evaluate the last call's parts once: called, then traced
-                fn, args, kwargs = self._evaluate_parts(last, fname)
-            else:
-                value = self._eval(last, fname) if last is not None else None
-        except Exception as exc:
-            self._report(exc, fname, request.options.traceback)
-            return None
-
-        if explicit is None:
-            _require_callable(fn, last)
+        with recompile.watch_cache_misses() as cache_misses:
             try:
-                value = fn(*args, **kwargs)  # the cell's own last call, as without the magic
+                self._exec(statements, fname)
+                if explicit is None:  # evaluate the last call's parts once: called, then traced
+                    fn, args, kwargs = self._evaluate_parts(last, fname)
+                else:
+                    value = self._eval(last, fname) if last is not None else None
             except Exception as exc:
-                self._report_failed_call(exc, fn, args, kwargs, fname, request.options)
+                self._report(exc, fname, request.options.traceback)
                 return None
-        else:
+
+            if explicit is None:
+                _require_callable(fn, last)
+                try:
+                    value = fn(*args, **kwargs)  # the cell's own last call, as without the magic
+                except Exception as exc:
+                    self._report_failed_call(exc, fn, args, kwargs, fname, request.options)
+                    return None
+        if explicit is not None:
             fn, args, kwargs = self._evaluate_call(explicit, fname)
 
         result = self._trace(fn, args, kwargs, request.options)
         if result is not None:
+            result.cache_misses = cache_misses
+            _time(result, request.options)
             display(result)
             _print_errors(result)
             self._finish(result, request.options)
@@ -334,6 +373,16 @@ def _require_callable(fn: Any, call: ast.Call) -> None:
     if not callable(fn):
         raise UsageError(
             f"cannot trace `{ast.unparse(call.func)}`: it is a {type(fn).__name__}, not a function")
+
+
+def _time(result: jaxviz.Trace, options: argparse.Namespace) -> None:
+    """Eager vs jit timing, unless turned off or the program does not compile."""
+    if not options.time or result.errors:
+        return
+    try:
+        result.time(budget=options.budget)
+    except Exception as exc:  # the rest of the output still shows
+        print(f"jaxtrace: timing failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _print_errors(result: jaxviz.Trace) -> None:

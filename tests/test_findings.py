@@ -111,7 +111,7 @@ def test_unrolled_loop_finding():
     (f,) = jaxviz.trace(P.stupid_fn, jnp.ones(2)).findings
     assert f.kind == "unrolled-loop"
     assert "unrolled 1000×" in f.message and "body: mul" in f.message
-    assert "compiling this program took" in f.message
+    assert "tracing and compiling this program took" in f.message
     assert "lax.fori_loop(0, 1000" in f.hint
     assert f.line == line_of(P.stupid_fn, "x = x * x")
     (group,) = f.node_ids

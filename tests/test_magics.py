@@ -83,6 +83,7 @@ def kernel(tmp_path_factory):
         k = Kernel(client, nb, workdir)
         setup = k.run(
             "%load_ext jaxviz\n"
+            "%config JaxViz.budget = 0.1\n"
             "import jax\n"
             "import jax.numpy as jnp\n"
             "from jax import lax\n"
@@ -389,6 +390,7 @@ BAD_USAGE = {
     "bad argnums": ("%%jaxtrace -s one\nfn(W, b, x)\n", "argument positions"),
     "bad expand": ("%%jaxtrace -x some\nfn(W, b, x)\n", "all, none or a depth"),
     "bad export": ("%%jaxtrace -e out.jpg\nfn(W, b, x)\n", "cannot export to 'out.jpg'"),
+    "bad budget": ("%%jaxtrace -b soon\nfn(W, b, x)\n", "number of seconds"),
     "bad output": ("%%jaxtrace -o 1t\nfn(W, b, x)\n", "not a valid Python variable name"),
     "line no call": ("%jaxtrace -s 1", "no call to trace"),
     "line undefined": ("%jaxtrace undefined_fn(x)", "NameError"),
@@ -405,3 +407,57 @@ def test_bad_usage_is_one_message_and_leaves_the_namespace(kernel, case):
     assert not cell.errors and not cell.displays
     assert kernel.names() == names
     assert kernel.eval("before") == 42
+
+
+# -- timing and findings through the magic ---------------------------------------------------
+
+def test_timing_runs_by_default_and_no_time_skips_it(kernel):
+    timed = kernel.run("%%jaxtrace -o t_timed\nfn(W, b, x);\n")
+    (shown,) = trace_displays(timed, "fn")
+    assert "timing on cpu" in shown["text/plain"] and "speedup" in shown["text/plain"]
+    assert kernel.eval("t_timed.timing.jit.best > 0")
+    untimed = kernel.run("%%jaxtrace --no-time -o t_untimed\nfn(W, b, x);\n")
+    assert "timing on" not in trace_displays(untimed, "fn")[0]["text/plain"]
+    assert kernel.eval("t_untimed.timing is None")
+    kernel.run("%config JaxViz.time = False")
+    try:
+        kernel.run("t_config = %jaxtrace fn(W, b, x)")
+        assert kernel.eval("t_config.timing is None")
+    finally:
+        kernel.run("%config JaxViz.time = True")
+
+
+def test_findings_show_in_the_cell_output(kernel):
+    cell = kernel.run(
+        "%%jaxtrace --no-time\n"
+        "shift = 2.0\n"
+        "def impure(x):\n"
+        "    print('tracing', x)\n"
+        "    return x + shift\n"
+        "impure(x);\n"
+    )
+    (shown,) = trace_displays(cell, "impure")
+    text = shown["text/plain"]
+    assert "line 5: `shift` (= 2.0) is a global Python number" in text
+    assert "line 4: print ran only while tracing" in text
+    assert "baked into the compiled function" in shown["text/html"]
+    assert cell.stdout == "tracing Traced<float32[4]>with<DynamicJaxprTrace>\n" or \
+        cell.stdout.startswith("tracing ")  # the cell's own call printed, as without the magic
+
+
+def test_recompiling_in_a_loop_is_reported_and_config_restored(kernel):
+    cell = kernel.run(
+        "%%jaxtrace --no-time\n"
+        "def cube(v):\n"
+        "    return v * v * v\n"
+        "jit_cube = jax.jit(cube)\n"
+        "for n in (3, 5, 9, 5):\n"
+        "    jit_cube(jnp.ones(n))\n"
+        "jit_cube(jnp.ones(3));\n"
+    )
+    (shown,) = trace_displays(cell, "cube")
+    assert "line 6: cube was traced and compiled 3 times in this cell" in shown["text/plain"]
+    assert "v: f32[3] → f32[5]" in shown["text/plain"]
+    assert "pad inputs to a few fixed shapes" in shown["text/plain"]
+    assert cell.stderr == ""  # JAX's cache-miss explanations were collected, not printed
+    assert kernel.eval("jax.config.jax_explain_cache_misses") is False

@@ -14,15 +14,16 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 def findings(trace: "Trace") -> list[Finding]:
     """Every finding for a trace, errors first."""
-    from jaxviz.analysis import effects, errors, globals, loops
+    from jaxviz.analysis import effects, errors, globals, loops, recompile
     from jaxviz.analysis.source import function_source
 
     cap = trace._cap
     source = function_source(cap.fn)
     found = errors.error_findings(cap)
     found += effects.effect_findings(cap.trace_stdout, source)
+    found += recompile.recompile_findings(trace.cache_misses, cap.fn)
     if trace.jaxpr is not None:
         graph = trace.graph("jaxpr")
-        found += loops.loop_findings(graph, cap.durations.get("compile") if cap.hlo_text else None)
+        found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
         found += globals.global_findings(cap.fn, trace.jaxpr, graph, source)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

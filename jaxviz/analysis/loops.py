@@ -205,7 +205,7 @@ def _outputs(eqns: Sequence[Any], start: int, block: int) -> set[int]:
 
 # -- findings ------------------------------------------------------------------------------
 
-def loop_findings(graph: Graph, compile_seconds: float | None = None) -> list[Finding]:
+def loop_findings(graph: Graph, jit_seconds: float | None = None) -> list[Finding]:
     """One finding per outermost unrolled loop, with the line and the rewrite."""
     findings = []
     for group in graph.groups:
@@ -216,8 +216,9 @@ def loop_findings(graph: Graph, compile_seconds: float | None = None) -> list[Fi
         message = (f"Python loop unrolled {repeats}× ({equations} equations; body: "
                    f"{group.params['body']}): JAX traces and XLA compiles every iteration "
                    "separately")
-        if compile_seconds is not None:
-            message += f"; compiling this program took {format_seconds(compile_seconds)}"
+        if jit_seconds is not None:
+            message += (f"; tracing and compiling this program took "
+                        f"{format_seconds(jit_seconds)}")
         if _reads_own_inputs(graph, group):
             hint = ("stack the per-iteration parameters (jax.tree.map(lambda *p: jnp.stack(p), "
                     "*layers)) and run the body once with lax.scan over them")
