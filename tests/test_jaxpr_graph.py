@@ -233,3 +233,26 @@ def test_expansion_requests():
         expansion(g, ["nope"])
     with pytest.raises(ValueError, match="expand must be"):
         expansion(g, "some")
+
+
+def test_big_pytrees_of_inputs_and_outputs_are_grouped_by_path():
+    layers = [{f"w{j}": jnp.ones(2) for j in range(3)} for _ in range(5)]  # 15 leaves
+
+    def f(layers, x):
+        for p in layers:
+            x = x * p["w0"] + p["w1"] - p["w2"]
+        return x
+
+    g = jaxviz.trace(jax.grad(f), layers, jnp.ones(2)).graph()
+    (root,) = [n for n in g.groups if n.op == "inputs" and n.group is None]
+    assert root.label == "layers · 15 arrays"
+    per_layer = [n for n in g.groups if n.op == "inputs" and n.group == root.id]
+    assert [n.label for n in per_layer] == [f"layers[{i}] · 3 arrays" for i in range(5)]
+    inputs = g.find(kind="input")
+    assert {g.nodes[n.group].label for n in inputs if n.label != "x"} == {n.label for n in per_layer}
+    assert next(n for n in inputs if n.label == "x").group is None
+    outputs = [n for n in g.groups if n.op == "outputs" and n.group is None]
+    assert [n.label for n in outputs] == ["result · 15 arrays"]
+    # small pytrees stay flat
+    small = jaxviz.trace(P.feed_forward, P.make_params(), jnp.ones(8)).graph()
+    assert not [n for n in small.groups if n.op == "inputs"]

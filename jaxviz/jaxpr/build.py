@@ -8,6 +8,7 @@ from producer to consumer, across group borders, so collapsing a group only redi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -65,7 +66,9 @@ class _Builder:
             node = self._add("i", kind="input", op="input", label=name,
                              shape=_compat.aval_str(var.aval), category="input")
             top.env[var] = (node.id,)
+        self._group_pytree(self.graph.find(kind="input"), "inputs")
         self._walk(jaxpr.eqns, top)
+        outputs = []
         for i, var in enumerate(jaxpr.outvars):
             name = result_names[i] if i < len(result_names) else f"out{i}"
             node = self._add("o", kind="output", op="output", label=name,
@@ -73,10 +76,41 @@ class _Builder:
             if isinstance(var, _compat.Literal):
                 node.label += " = " + labels.format_value(var.val)
             self._connect(top.env, var, node.id)
+            outputs.append(node)
+        self._group_pytree(outputs, "outputs")
         for group in self.graph.groups:
             if group.op == "scope":
                 ops = self.graph.leaf_counts.get(group.id, 0)
                 group.label += f" · {ops} op{'s' if ops != 1 else ''}"
+
+    def _group_pytree(self, leaves: list[Node], op: str) -> None:
+        """Group big pytrees of inputs or outputs by path: ``layers`` > ``layers[3]`` > leaves.
+
+        A list of 128 layers of 10 weights would otherwise put 1280 nodes in every view;
+        a path prefix becomes a group when it holds more than ``PYTREE_GROUP_MIN`` leaves
+        split over several children.
+        """
+        paths = {node.id: _path_parts(node.label) for node in leaves}
+        counts: dict[tuple[str, ...], int] = {}
+        children: dict[tuple[str, ...], set[str]] = {}
+        for parts in paths.values():
+            for depth in range(1, len(parts)):
+                counts[parts[:depth]] = counts.get(parts[:depth], 0) + 1
+                children.setdefault(parts[:depth], set()).add(parts[depth])
+        group_of: dict[tuple[str, ...], str] = {}
+        for prefix in sorted(counts, key=len):
+            if counts[prefix] <= PYTREE_GROUP_MIN or len(children[prefix]) < 2:
+                continue
+            parent = next((group_of[prefix[:d]] for d in range(len(prefix) - 1, 0, -1)
+                           if prefix[:d] in group_of), None)
+            category = "input" if op == "inputs" else "output"
+            group_of[prefix] = self._add(
+                "g", kind="group", op=op, label=f"{''.join(prefix)} · {counts[prefix]} arrays",
+                group=parent, category=category).id
+        for node in leaves:
+            parts = paths[node.id]
+            node.group = next((group_of[parts[:d]] for d in range(len(parts) - 1, 0, -1)
+                               if parts[:d] in group_of), None)
 
     # -- nodes and edges ---------------------------------------------------------------
 
@@ -234,6 +268,16 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
+
+
+#: A pytree path prefix with more leaves than this becomes a collapsible group.
+PYTREE_GROUP_MIN = 8
+_PATH_PART = re.compile(r"\[[^\]]*\]|\.[^.\[]+|[^.\[]+")
+
+
+def _path_parts(label: str) -> tuple[str, ...]:
+    """``layers[3]['wq']`` -> ``('layers', '[3]', "['wq']")``."""
+    return tuple(_PATH_PART.findall(label)) or (label,)
 
 
 def _common_prefix(stacks: list[tuple[str, ...]]) -> tuple[str, ...]:
