@@ -88,7 +88,7 @@ class _Builder:
 
         A list of 128 layers of 10 weights would otherwise put 1280 nodes in every view;
         a path prefix becomes a group when it holds more than ``PYTREE_GROUP_MIN`` leaves
-        split over several children.
+        split over several children, and so does every multi-leaf prefix inside such a group.
         """
         paths = {node.id: _path_parts(node.label) for node in leaves}
         counts: dict[tuple[str, ...], int] = {}
@@ -99,10 +99,11 @@ class _Builder:
                 children.setdefault(parts[:depth], set()).add(parts[depth])
         group_of: dict[tuple[str, ...], str] = {}
         for prefix in sorted(counts, key=len):
-            if counts[prefix] <= PYTREE_GROUP_MIN or len(children[prefix]) < 2:
-                continue
             parent = next((group_of[prefix[:d]] for d in range(len(prefix) - 1, 0, -1)
                            if prefix[:d] in group_of), None)
+            big = counts[prefix] > PYTREE_GROUP_MIN and len(children[prefix]) >= 2
+            if not (big or (parent is not None and counts[prefix] >= 2)):
+                continue
             category = "input" if op == "inputs" else "output"
             group_of[prefix] = self._add(
                 "g", kind="group", op=op, label=f"{''.join(prefix)} · {counts[prefix]} arrays",
