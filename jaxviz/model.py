@@ -54,6 +54,8 @@ class Node:
     params: dict[str, str] = field(default_factory=dict)
     #: Colour class: "elementwise", "matmul", "reduction", ... (see layout.CATEGORY_COLORS).
     category: str = "other"
+    #: For groups: whether the default view may open it (folded loops and chunks stay shut).
+    opens_by_default: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ def _default_expansion(graph: Graph, budget: int) -> frozenset[str]:
     while queue:
         next_queue = []
         for group in queue:
+            if not group.opens_by_default:
+                continue
             members = graph.children(group.id)
             if visible + len(members) - 1 > budget:
                 continue

@@ -256,3 +256,23 @@ def test_big_pytrees_of_inputs_and_outputs_are_grouped_by_path():
     # small pytrees stay flat
     small = jaxviz.trace(P.feed_forward, P.make_params(), jnp.ones(8)).graph()
     assert not [n for n in small.groups if n.op == "inputs"]
+
+
+def test_long_straight_line_programs_are_chunked_level_by_level():
+    import random
+
+    def long_program(x):
+        ops = [jnp.sin, jnp.cos, jnp.tanh, jnp.exp, jnp.negative]
+        rng = random.Random(0)
+        for _ in range(2000):
+            x = rng.choice(ops)(x)
+        return x
+
+    g = jaxviz.trace(long_program, jnp.ones(2)).graph()
+    assert len(g.find(kind="op")) == 2000
+    for group in [None, *[n.id for n in g.groups]]:
+        assert len(g.children(group)) <= 150
+    view = project(g, expansion(g))
+    assert len(view.nodes) <= 250
+    top_chunks = [n for n in g.children(None) if n.op == "chunk"]
+    assert len(top_chunks) == 40 and top_chunks[0].label.startswith("50 ops · line ")

@@ -78,6 +78,7 @@ class _Builder:
             self._connect(top.env, var, node.id)
             outputs.append(node)
         self._group_pytree(outputs, "outputs")
+        self._chunk_long_groups()
         for group in self.graph.groups:
             if group.op == "scope":
                 ops = self.graph.leaf_counts.get(group.id, 0)
@@ -107,11 +108,37 @@ class _Builder:
             category = "input" if op == "inputs" else "output"
             group_of[prefix] = self._add(
                 "g", kind="group", op=op, label=f"{''.join(prefix)} · {counts[prefix]} arrays",
-                group=parent, category=category).id
+                group=parent, category=category, opens_by_default=False).id
         for node in leaves:
             parts = paths[node.id]
             node.group = next((group_of[parts[:d]] for d in range(len(parts) - 1, 0, -1)
                                if parts[:d] in group_of), None)
+
+    def _chunk_long_groups(self) -> None:
+        """Split any level with more than ``CHUNK_MAX`` members into consecutive chunks.
+
+        A long straight-line program (or a loop of 1000 iterations) would otherwise put
+        thousands of nodes on one level, which no default view can show; chunks nest, so
+        every level stays below ``CHUNK_MAX``.
+        """
+        members: dict[str | None, list[Node]] = {}
+        for node in self.graph.nodes.values():
+            if node.kind not in ("input", "output", "const"):
+                members.setdefault(node.group, []).append(node)
+        pending = [group for group, nodes in members.items() if len(nodes) > CHUNK_MAX]
+        while pending:
+            group = pending.pop()
+            nodes = members[group]
+            size = -(-len(nodes) // CHUNK_COUNT)
+            for start in range(0, len(nodes), size):
+                part = nodes[start:start + size]
+                chunk = self._add("g", kind="group", op="chunk", label=_chunk_label(part),
+                                  group=group, category="part", opens_by_default=False)
+                for node in part:
+                    node.group = chunk.id
+                members[chunk.id] = part
+                if len(part) > CHUNK_MAX:
+                    pending.append(chunk.id)
 
     # -- nodes and edges ---------------------------------------------------------------
 
@@ -177,7 +204,7 @@ class _Builder:
         node = self._add(
             "g", kind="group", op="unrolled",
             label=f"unrolled loop ×{run.repeats} · {run.block} op{'s' if run.block != 1 else ''} each",
-            group=parent, source=source, category="repeat",
+            group=parent, source=source, category="repeat", opens_by_default=False,
             params={"repeats": str(run.repeats), "block": str(run.block),
                     "body": ", ".join(prims[:6]) + (" …" if len(prims) > 6 else "")},
         )
@@ -269,6 +296,24 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
+
+
+#: Most members one level of the graph may have; longer levels are split into chunks ...
+CHUNK_MAX = 150
+#: ... of which there are about this many.
+CHUNK_COUNT = 40
+
+
+def _chunk_label(part: list[Node]) -> str:
+    """``iterations 0–24``, or ``2500 ops · lines 12–14``."""
+    if all(n.op == "iteration" for n in part):
+        return f"iterations {part[0].label.split()[-1]}–{part[-1].label.split()[-1]}"
+    lines = sorted({n.source.line for n in part if n.source})
+    where = ""
+    if lines:
+        where = f" · line {lines[0]}" if len(lines) == 1 else f" · lines {lines[0]}–{lines[-1]}"
+    what = "ops" if all(n.kind == "op" for n in part) else "items"
+    return f"{len(part)} {what}{where}"
 
 
 #: A pytree path prefix with more leaves than this becomes a collapsible group.
