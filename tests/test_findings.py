@@ -145,3 +145,17 @@ def test_findings_in_text_and_html():
     t = jaxviz.trace(impure, jnp.ones(3))
     assert "baked into the compiled function" in repr(t)
     assert "baked into the compiled function" in t._repr_html_()
+
+
+def test_loop_count_from_outside_is_fixed_at_trace_time_not_baked_in():
+    steps = 5
+
+    def repeated(x):
+        for _ in range(steps):
+            x = jnp.sin(x)
+        return x
+
+    found = jaxviz.trace(repeated, jnp.ones(2)).findings
+    fixed = [f for f in found if f.kind == "trace-time-value"]
+    assert len(fixed) == 1 and "`steps` (= 5)" in fixed[0].message
+    assert not [f for f in found if f.kind == "baked-constant"]

@@ -438,7 +438,7 @@ def test_findings_show_in_the_cell_output(kernel):
     )
     (shown,) = trace_displays(cell, "impure")
     text = shown["text/plain"]
-    assert "line 5: `shift` (= 2.0) is a global Python number" in text
+    assert "line 5: `shift` (= 2.0) is a Python number from outside the function" in text
     assert "line 4: print ran only while tracing" in text
     assert "baked into the compiled function" in shown["text/html"]
     assert cell.stdout == "tracing Traced<float32[4]>with<DynamicJaxprTrace>\n" or \

@@ -33,8 +33,33 @@ def global_findings(fn: Callable, jaxpr: Any, graph: Graph,
         if isinstance(value, (bool, str, type(None))) or _plain_container(value):
             findings.append(_steering(name, value, source))
         elif isinstance(value, (int, float, complex, np.number)):
-            findings.append(_scalar(name, value, graph, source))
+            literals = _literal_values(jaxpr)
+            if value in literals or _as_float32(value) in literals:
+                findings.append(_scalar(name, value, graph, source))
+            else:  # read while tracing (a loop count, a size) but not folded in as a number
+                findings.append(_steering(name, value, source))
     return findings
+
+
+def _as_float32(value: Any) -> Any:
+    """How JAX stores a Python float literal by default (float32)."""
+    try:
+        return np.float32(value).item()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _literal_values(jaxpr: Any) -> set:
+    """Every scalar literal in the program (nested jaxprs included)."""
+    values = set()
+    for eqn in _all_equations(jaxpr.jaxpr):
+        for var in eqn.invars:
+            if isinstance(var, _compat.Literal) and getattr(var.val, "ndim", 0) == 0:
+                try:
+                    values.add(var.val.item() if hasattr(var.val, "item") else var.val)
+                except (TypeError, ValueError):
+                    pass
+    return values
 
 
 def _referenced(fn: Callable) -> dict[str, Any]:
@@ -70,7 +95,8 @@ def _scalar(name: str, value: Any, graph: Graph, source: FunctionSource | None) 
     severity = "info" if _is_constant_name(name) else "warning"
     return Finding(
         "baked-constant", severity,
-        f"`{name}` (= {value!r}) is a global Python number read while tracing: its value is "
+        f"`{name}` (= {value!r}) is a Python number from outside the function, read while "
+        "tracing: its value is "
         f"baked into the compiled function, so changing `{name}` later won't change it",
         f"pass `{name}` as an argument (mark it static with static_argnums if it decides "
         "shapes or control flow)",
@@ -79,12 +105,13 @@ def _scalar(name: str, value: Any, graph: Graph, source: FunctionSource | None) 
 
 
 def _steering(name: str, value: Any, source: FunctionSource | None) -> Finding:
-    kind = type(value).__name__
+    shown = f"= {value!r}" if isinstance(value, (int, float, complex, np.number)) \
+        else type(value).__name__
     line = source.line_of_name(name) if source else None
     return Finding(
         "trace-time-value", "info",
-        f"`{name}` ({kind}) was read while tracing: whatever it decided (branches, shapes, "
-        "options) is fixed in the compiled function",
+        f"`{name}` ({shown}) was read while tracing: whatever it decided (branches, shapes, "
+        "loop counts, options) is fixed in the compiled function",
         f"pass `{name}` as a static argument (static_argnums / static_argnames) so a new value "
         "retraces, or keep it constant on purpose",
         line=line, filename=source.filename if source else None,
