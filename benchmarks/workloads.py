@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -72,12 +73,20 @@ def make_layers(n: int, d: int = 32) -> list[dict[str, Any]]:
 
 
 def synthetic(n_ops: int) -> Callable:
-    """A straight-line program of ``n_ops`` equations with no loop structure to fold."""
+    """A straight-line program of ``n_ops`` equations with no repeated block to fold.
+
+    Each step applies a cheap elementwise op picked at random (seeded), so no run of
+    equations repeats. (Transcendental ops would make XLA:CPU's compile take minutes.)
+    """
+    ops = [jnp.negative, jnp.abs, lambda v: v + 1.0, lambda v: v * 0.5, lambda v: v - 2.0,
+           lambda v: jnp.maximum(v, 0.0), lambda v: jnp.minimum(v, 3.0), jnp.floor]
+
     def program(x):
-        for i in range(n_ops // 4):
-            y = jnp.sin(x) + float(i % 7)
-            x = y * x[::-1] - float(i % 3)
+        rng = random.Random(n_ops)
+        for _ in range(n_ops):
+            x = rng.choice(ops)(x)
         return x
+
     program.__name__ = f"synthetic_{n_ops}"
     return program
 

@@ -40,6 +40,8 @@ FONT = "Helvetica,Arial,sans-serif"
 #: Above this many drawn nodes, Graphviz's network-simplex passes are capped (≈10× faster).
 BIG_LAYOUT = 150
 EDGE_LABEL_LIMIT = 120
+#: Up to this many drawn edges, shape labels take part in the layout (neater, slower).
+LABELLED_EDGES = 60
 _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
 #: An open unrolled loop keeps standing out: a thick orange frame.
 _REPEAT_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ed"; color="#f97316"; penwidth=2; fontsize=10;'
@@ -132,8 +134,11 @@ def to_dot(graph: Graph, expanded: frozenset[str]) -> tuple[str, int]:
     members = _members(graph, view)
     anchors: dict[str, str] = {}
     _emit_group(graph, None, members, set(view.clusters), anchors, lines, indent="  ")
+    # Edge labels become nodes of their own in dot's ranking; past a few dozen edges that
+    # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
+    label_attr = "label" if len(view.edges) <= LABELLED_EDGES else "xlabel"
     for (src, dst), edge_labels in view.edges.items():
-        attrs = [f"label={_html_label(_edge_text(edge_labels))}"] if not big else []
+        attrs = [f"{label_attr}={_html_label(_edge_text(edge_labels))}"] if not big else []
         if src in anchors:
             attrs.append(f'ltail="cluster_{src}"')
         if dst in anchors:

@@ -129,7 +129,7 @@ class _Builder:
         while pending:
             group = pending.pop()
             nodes = members[group]
-            size = -(-len(nodes) // CHUNK_COUNT)
+            size = max(-(-len(nodes) // CHUNK_COUNT), CHUNK_MIN)
             for start in range(0, len(nodes), size):
                 part = nodes[start:start + size]
                 chunk = self._add("g", kind="group", op="chunk", label=_chunk_label(part),
@@ -300,8 +300,10 @@ class _Builder:
 
 #: Most members one level of the graph may have; longer levels are split into chunks ...
 CHUNK_MAX = 150
-#: ... of which there are about this many.
+#: ... of which there are at most this many, ...
 CHUNK_COUNT = 40
+#: ... each with at least this many members.
+CHUNK_MIN = 20
 
 
 def _chunk_label(part: list[Node]) -> str:

@@ -1,0 +1,202 @@
+"""Scale benchmark: big programs stay fast and light.  Run: ``python -m benchmarks.scale``.
+
+For each workload it prints JAX's own trace+lower+compile time, jaxviz's extra time to a
+ready default view (graph, findings, layout, notebook payload), their ratio, the drawn
+nodes of the default view, the time to open one group, the payload size, jaxviz's peak
+extra memory, and the default view's layout time beside a flat Graphviz layout of the
+whole graph (run in a subprocess and given up after ``FLAT_TIMEOUT`` seconds).
+Figures are measured side by side in one run; the machine may be shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+import jaxviz
+from benchmarks import workloads
+from jaxviz.layout import Layouter, to_dot
+from jaxviz.model import Graph, Node, expansion, project
+
+TARGETS = {
+    "overhead": 0.20,       # extra time / JAX's time, on the 128-layer block
+    "visible": 300,         # drawn nodes in every default view
+    "expand_s": 0.300,      # opening any one group
+    "payload": 150_000,     # bytes of the 128-layer block's default output
+    "big_extra_s": 10.0,    # extra seconds for the 100k-equation program
+}
+FLAT_TIMEOUT = 20.0
+
+
+@dataclass
+class Row:
+    name: str
+    equations: int
+    jax_s: float
+    extra_s: float
+    visible: int
+    expand_s: float
+    payload: int
+    peak_mb: float
+    layout_s: float
+    flat: str
+    checks: list[str]
+
+    @property
+    def ratio(self) -> float:
+        return self.extra_s / self.jax_s if self.jax_s else float("nan")
+
+
+def ready_default_view(trace: jaxviz.Trace) -> int:
+    """Everything a notebook output needs; returns the payload size in bytes."""
+    trace.graph("jaxpr")
+    trace.findings
+    trace.layout("jaxpr")
+    return payload_bytes(trace)
+
+
+def payload_bytes(trace: jaxviz.Trace) -> int:
+    """Bytes a notebook stores for the output: every MIME part, plus widget state if any."""
+    from IPython.core.formatters import DisplayFormatter
+
+    data, metadata = DisplayFormatter().format(trace)
+    size = len(json.dumps(data)) + len(json.dumps(metadata))
+    widget = getattr(trace, "widget", None)
+    if callable(widget):
+        state = widget().get_state()
+        size += len(json.dumps({k: v for k, v in state.items() if k not in ("_esm", "_css")},
+                               default=str))
+    return size
+
+
+def expand_one(trace: jaxviz.Trace) -> float:
+    """Worst time to open one of the biggest closed groups of the default view (uncached)."""
+    graph = trace.graph("jaxpr")
+    default = expansion(graph)
+    closed = [n for n in project(graph, default).nodes if graph.nodes[n].kind == "group"]
+    closed.sort(key=lambda g: -len(graph.children(g)))
+    worst = 0.0
+    layouter = Layouter(graph)
+    for group in closed[:3]:
+        start = time.perf_counter()
+        layouter.layout(default | {group})
+        worst = max(worst, time.perf_counter() - start)
+    return worst
+
+
+def flat_layout(graph: Graph) -> str:
+    """Graphviz on every equation at once, no groups: the layout jaxviz avoids."""
+    flat = Graph(view=graph.view)
+    for node in graph.nodes.values():
+        if node.kind != "group":
+            flat.add(Node(node.id, node.kind, node.op, node.label, node.shape,
+                          category=node.category))
+    flat.edges = [e for e in graph.edges if e.src in flat.nodes and e.dst in flat.nodes]
+    dot, _ = to_dot(flat, frozenset())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "flat.dot")
+        with open(path, "w") as out:
+            out.write(dot)
+        code = ("import sys, pygraphviz; "
+                "pygraphviz.AGraph(sys.argv[1]).draw(format='svg', prog='dot')")
+        start = time.perf_counter()
+        try:
+            subprocess.run([sys.executable, "-c", code, path], timeout=FLAT_TIMEOUT, check=True,
+                           capture_output=True)
+        except subprocess.TimeoutExpired:
+            return f"gave up after {FLAT_TIMEOUT:g} s"
+        return f"{time.perf_counter() - start:.2f} s"
+
+
+def measure(name: str, fn, args, targets: dict[str, bool]) -> Row:
+    trace = jaxviz.trace(fn, *args)
+    if trace.errors:
+        raise RuntimeError(f"{name}: {trace.errors}")
+    jax_s = sum(trace.durations.values())
+    start = time.perf_counter()
+    payload = ready_default_view(trace)
+    extra_s = time.perf_counter() - start
+
+    graph = trace.graph("jaxpr")
+    layout_start = time.perf_counter()
+    layout = Layouter(graph).layout(expansion(graph))
+    layout_s = time.perf_counter() - layout_start
+
+    fresh = jaxviz.Trace(trace._cap)  # the same capture, nothing built yet
+    tracemalloc.start()
+    ready_default_view(fresh)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    row = Row(name, len(graph.find(kind="op")), jax_s, extra_s, layout.node_count,
+              expand_one(trace), payload, peak / 2**20, layout_s, flat_layout(graph), [])
+    row.checks.append(_check("visible", row.visible <= TARGETS["visible"]))
+    row.checks.append(_check("expand", row.expand_s <= TARGETS["expand_s"]))
+    if targets.get("overhead"):
+        row.checks.append(_check("overhead", row.ratio <= TARGETS["overhead"]))
+    if targets.get("payload"):
+        row.checks.append(_check("payload", row.payload <= TARGETS["payload"]))
+    if targets.get("big"):
+        row.checks.append(_check("extra", row.extra_s <= TARGETS["big_extra_s"]))
+    return row
+
+
+def _check(what: str, ok: bool) -> str:
+    return f"{what} {'pass' if ok else 'FAIL'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes only (a smoke run, not the figures the issue asks)")
+    options = parser.parse_args(argv)
+    layers, grad_layers, sizes = (128, 16, (10_000, 30_000, 100_000))
+    if options.quick:
+        layers, grad_layers, sizes = (8, 2, (1_000, 3_000))
+
+    x = jnp.ones((16, 32))
+    plan = [(w.name, w.fn, w.args, {}) for w in workloads.seed_workloads()]
+    plan.append((f"transformer ×{layers}", workloads.transformer,
+                 (workloads.make_layers(layers), x), {"overhead": True, "payload": True}))
+    plan.append((f"grad transformer ×{grad_layers}", jax.grad(workloads.transformer_loss),
+                 (workloads.make_layers(grad_layers), x), {}))
+    for n in sizes:
+        plan.append((f"synthetic {n:,}", workloads.synthetic(n), (jnp.ones(8),),
+                     {"big": n == sizes[-1]}))
+
+    print(f"jaxviz scale benchmark · jax {jax.__version__} · {platform.machine()} · "
+          f"{os.cpu_count()} cores · {jax.devices()[0].device_kind}")
+    print("targets: extra/JAX ≤ {overhead:.0%} (128-layer block) · visible ≤ {visible} · "
+          "expand ≤ {expand_ms:.0f} ms · payload ≤ {payload_kb:.0f} KB (128-layer block) · "
+          "100k extra ≤ {big_extra_s:g} s".format(
+              expand_ms=TARGETS["expand_s"] * 1e3, payload_kb=TARGETS["payload"] / 1e3,
+              **TARGETS))
+    header = (f"{'workload':<24}{'eqns':>8}{'JAX s':>8}{'extra s':>9}{'ratio':>7}{'nodes':>7}"
+              f"{'expand ms':>10}{'payload KB':>11}{'peak MB':>9}{'layout s':>9}  "
+              f"{'flat layout':<20}checks")
+    print(header)
+    print("-" * len(header))
+    failed = False
+    for name, fn, args, targets in plan:
+        row = measure(name, fn, args, targets)
+        failed |= any(c.endswith("FAIL") for c in row.checks)
+        print(f"{row.name:<24}{row.equations:>8,}{row.jax_s:>8.2f}{row.extra_s:>9.2f}"
+              f"{row.ratio:>7.2f}{row.visible:>7}{row.expand_s * 1e3:>10.0f}"
+              f"{row.payload / 1e3:>11.1f}{row.peak_mb:>9.1f}{row.layout_s:>9.2f}  "
+              f"{row.flat:<20}{', '.join(row.checks)}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
