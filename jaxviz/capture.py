@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import io
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -159,29 +160,69 @@ def _name_of(fn: Callable) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A global or closure variable read by the traced function or a function it calls."""
+
+    name: str
+    value: Any
+    #: The function whose code reads it (for the line to point at).
+    reader: Callable
+
+
+def outside_values(fn: Callable, depth: int = 3) -> list[Reference]:
+    """Globals and closure variables that ``fn`` reads, and that the user's own functions it
+    calls read (``depth`` calls deep); library code (jax, site-packages) is not entered."""
+    refs: dict[str, Reference] = {}
+    visited: set[int] = set()
+
+    def visit(function: Callable, level: int) -> None:
+        function = inspect.unwrap(function)
+        if id(function) in visited or not inspect.isfunction(function):
+            return
+        visited.add(id(function))
+        try:
+            found = inspect.getclosurevars(function)
+        except (TypeError, ValueError):
+            return
+        for scope in (found.nonlocals, found.globals):
+            for name, value in scope.items():
+                if callable(value) and not isinstance(value, type):
+                    if level < depth and _is_user_code(value):
+                        visit(value, level + 1)
+                elif not inspect.ismodule(value) and not isinstance(value, type):
+                    refs.setdefault(name, Reference(name, value, function))
+
+    visit(fn, 0)
+    return list(refs.values())
+
+
+def _is_user_code(function: Callable) -> bool:
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None:
+        return False
+    path = code.co_filename
+    return not (f"{os.sep}site-packages{os.sep}" in path or f"{os.sep}dist-packages{os.sep}" in path
+                or path.startswith(_JAX_DIR) or path.startswith("<frozen"))
+
+
+_JAX_DIR = os.path.dirname(os.path.abspath(jax.__file__))
+
+
 def constant_names(fn: Callable, consts: Sequence[Any]) -> list[str | None]:
     """Names (with pytree paths) of the globals and closure variables captured as constants."""
     if not consts:
         return []
-    try:
-        found = inspect.getclosurevars(inspect.unwrap(fn))
-    except (TypeError, ValueError):
-        return [None] * len(consts)
     candidates: list[tuple[str, Any]] = []
-    for scope in (found.nonlocals, found.globals):
-        for name, value in scope.items():
-            if inspect.ismodule(value) or callable(value):
-                continue
-            try:
-                leaves, _ = jax.tree_util.tree_flatten_with_path(value)
-            except Exception:
-                continue
-            for path, leaf in leaves:
-                candidates.append((name + jax.tree_util.keystr(path), leaf))
-    names: list[str | None] = []
-    for const in consts:
-        names.append(next((n for n, leaf in candidates if _same_array(const, leaf)), None))
-    return names
+    for ref in outside_values(fn):
+        try:
+            leaves, _ = jax.tree_util.tree_flatten_with_path(ref.value)
+        except Exception:
+            continue
+        for path, leaf in leaves:
+            candidates.append((ref.name + jax.tree_util.keystr(path), leaf))
+    return [next((n for n, leaf in candidates if _same_array(const, leaf)), None)
+            for const in consts]
 
 
 def _same_array(const: Any, leaf: Any) -> bool:

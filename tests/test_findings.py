@@ -159,3 +159,24 @@ def test_loop_count_from_outside_is_fixed_at_trace_time_not_baked_in():
     fixed = [f for f in found if f.kind == "trace-time-value"]
     assert len(fixed) == 1 and "`steps` (= 5)" in fixed[0].message
     assert not [f for f in found if f.kind == "baked-constant"]
+
+
+def _helper_reading_b(x):
+    return x @ b
+
+
+def calls_helper(x):
+    return _helper_reading_b(x) * 2.0
+
+
+def test_globals_read_by_a_called_function_are_found_at_their_line():
+    (f,) = jaxviz.trace(calls_helper, jnp.ones((2, 3))).findings
+    assert f.kind == "captured-array" and "`b`" in f.message
+    assert f.line == line_of(_helper_reading_b, "x @ b")
+
+
+BRANCHES = [lambda v: v, lambda v: -v]
+
+
+def test_a_list_of_functions_is_not_a_trace_time_value():
+    assert jaxviz.trace(lambda i, v: jax.lax.switch(i, BRANCHES, v), 1, 2.0).findings == []

@@ -25,5 +25,5 @@ def findings(trace: "Trace") -> list[Finding]:
     if trace.jaxpr is not None:
         graph = trace.graph("jaxpr")
         found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
-        found += globals.global_findings(cap.fn, trace.jaxpr, graph, source)
+        found += globals.global_findings(cap.fn, trace.jaxpr, graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

@@ -10,7 +10,7 @@ import numpy as np
 OPERATORS = {
     "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "rem": "%",
     "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "ne": "≠",
-    "and": "&", "or": "|", "max": "max ", "min": "min ",
+    "and": "&", "or": "|",
 }
 
 #: Params worth showing in the label, per primitive (all params go to the details).
@@ -54,7 +54,8 @@ CATEGORIES = {
     },
     "collective": {
         "psum", "pmax", "pmin", "all_gather", "all_to_all", "ppermute", "reduce_scatter",
-        "psum_scatter", "axis_index", "pbroadcast",
+        "psum_scatter", "axis_index", "pbroadcast", "psum_invariant", "pvary",
+        "all_gather_invariant",
     },
     "random": {"random_bits", "random_seed", "random_wrap", "random_unwrap", "threefry2x32",
                "random_fold_in", "random_split"},
@@ -100,6 +101,8 @@ def format_value(value: Any) -> str:
         if arr.size <= 4:
             return "[" + ", ".join(_scalar(v) for v in arr.ravel().tolist()) + "]"
         return f"{arr.dtype.name}{list(arr.shape)}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     return value if isinstance(value, str) else repr(value)
 
 
@@ -147,7 +150,8 @@ def equation_label(primitive: str, params: dict[str, Any], literals: list[Any | 
         shown = [format_value(v) if v is not None else "·" for v in literals]
         op = OPERATORS.get(primitive)
         if op and len(literals) == 2 and literals[0] is None:
-            text += f" {op}{shown[1]}"
+            operand = f"({shown[1]})" if shown[1].startswith("-") else shown[1]
+            text += f" {op}{operand}"
         elif op and len(literals) == 2 and literals[1] is None:
             text += f" {shown[0]} {op.strip()} ·"
         else:
