@@ -1,0 +1,133 @@
+"""Dead code: equations whose results no output depends on, which the compiled program drops.
+
+:func:`jaxviz.link.link` lists the jaxpr equations that have no counterpart in the optimized
+HLO. Some of those still did their work inside other instructions (a convert XLA folded
+away, an op whose metadata XLA lost); only the ones no output depends on are reported, one
+finding per source line, because writing them cost tracing and compile time and did nothing.
+(JAX already drops most of them when lowering; XLA drops the rest. Either way they are gone
+from what runs.)
+
+Equations inside autodiff scopes (``jvp(...)``, ``transpose(...)``) are left out: forward
+values a gradient does not need are autodiff's business, not code the user wrote in vain.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from jaxviz.findings import Finding
+from jaxviz.link import LinkReport
+from jaxviz.model import Graph
+
+#: (singular, plural) for the primitives people write most; others read "<primitive> op(s)".
+_NOUNS = {
+    "mul": ("multiply", "multiplies"), "add": ("addition", "additions"),
+    "sub": ("subtraction", "subtractions"), "div": ("division", "divisions"),
+    "dot_general": ("matrix product", "matrix products"), "neg": ("negation", "negations"),
+    "exp": ("exponential", "exponentials"), "log": ("logarithm", "logarithms"),
+    "sin": ("sine", "sines"), "cos": ("cosine", "cosines"), "tanh": ("tanh", "tanhs"),
+    "integer_pow": ("power", "powers"), "pow": ("power", "powers"),
+    "reduce_sum": ("sum", "sums"), "reduce_max": ("max", "maxes"),
+    **{cmp: ("comparison", "comparisons") for cmp in ("lt", "le", "gt", "ge", "eq", "ne")},
+    "scan": ("loop", "loops"), "while": ("loop", "loops"),
+    "cond": ("cond", "conds"), "jit": ("jit call", "jit calls"), "pjit": ("jit call", "jit calls"),
+}
+#: Loops keep everything in their body alive while the loop is: iterations feed each other
+#: through carries the graph does not draw.
+_LOOPS = {"while", "scan"}
+#: jaxpr group categories that are no nested jaxpr (Python loops, named scopes, loop parts).
+_NOT_NESTED = {"repeat", "scope", "part"}
+_AUTODIFF_SCOPES = ("jvp(", "transpose(")
+
+HINT = ("delete the dead code, or, if the work was meant to happen, return or use its result: "
+        "the compiled program keeps only what its outputs depend on")
+
+
+def removed_findings(report: LinkReport, jaxpr_graph: Graph) -> list[Finding]:
+    """One info finding per source line of dead equations missing from the compiled HLO.
+
+    A dead loop, cond or nested jit counts as one (``1 loop``), not as its body.
+    """
+    needed = needed_nodes(jaxpr_graph)
+    units: dict[str, None] = {}
+    for node_id in report.removed:
+        if node_id not in needed and not _in_autodiff(jaxpr_graph, node_id):
+            units[_outermost_dead(jaxpr_graph, node_id, needed)] = None
+    by_line: dict[tuple[str | None, int | None], list[str]] = defaultdict(list)
+    for unit in units:
+        source = jaxpr_graph.nodes[unit].source
+        by_line[(source.filename, source.line) if source else (None, None)].append(unit)
+
+    findings = []
+    for (filename, line), ids in by_line.items():
+        counts = Counter(jaxpr_graph.nodes[i].op for i in ids)
+        what = _and(_counted(op, n) for op, n in counts.most_common())
+        were, its = ("was", "its result is") if len(ids) == 1 else ("were", "their results are")
+        findings.append(Finding(
+            "removed-by-xla", "info", f"{what} {were} removed by XLA: {its} never used",
+            HINT, line=line, filename=filename, node_ids=ids,
+        ))
+    return findings
+
+
+def needed_nodes(graph: Graph) -> set[str]:
+    """The nodes some output depends on, following edges backwards.
+
+    A needed node makes its enclosing groups needed, and a needed group makes what feeds it
+    (a ``cond`` index) needed; a needed loop makes its whole body needed.
+    """
+    feeds: dict[str, list[str]] = defaultdict(list)
+    for edge in graph.edges:
+        feeds[edge.dst].append(edge.src)
+    members: dict[str, list[str]] = defaultdict(list)
+    for node in graph.nodes.values():
+        if node.group is not None:
+            members[node.group].append(node.id)
+    needed: set[str] = set()
+    todo = [n.id for n in graph.nodes.values() if n.kind == "output"]
+    while todo:
+        node_id = todo.pop()
+        if node_id in needed:
+            continue
+        needed.add(node_id)
+        node = graph.nodes[node_id]
+        todo.extend(feeds[node_id])
+        if node.group is not None:
+            todo.append(node.group)
+        if node.op in _LOOPS and node.kind == "group":
+            inside = list(members[node_id])
+            while inside:
+                member = inside.pop()
+                todo.append(member)
+                inside.extend(members[member])
+    return needed
+
+
+def _outermost_dead(graph: Graph, node_id: str, needed: set[str]) -> str:
+    """The outermost unneeded nested-jaxpr group (loop, cond, jit...) around a node, or the node."""
+    unit, group = node_id, graph.nodes[node_id].group
+    while group is not None and group not in needed:
+        if graph.nodes[group].category not in _NOT_NESTED:
+            unit = group
+        group = graph.nodes[group].group
+    return unit
+
+
+def _in_autodiff(graph: Graph, node_id: str) -> bool:
+    group = graph.nodes[node_id].group
+    while group is not None:
+        scope = graph.nodes[group].params.get("scope", "")
+        if graph.nodes[group].op == "scope" and scope.startswith(_AUTODIFF_SCOPES):
+            return True
+        group = graph.nodes[group].group
+    return False
+
+
+def _counted(primitive: str, count: int) -> str:
+    singular, plural = _NOUNS.get(primitive, (f"{primitive} op", f"{primitive} ops"))
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _and(parts) -> str:
+    parts = list(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

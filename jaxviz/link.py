@@ -1,0 +1,314 @@
+"""Source line <-> jaxpr equation <-> HLO instruction.
+
+JAX writes each HLO instruction's origin into its metadata: ``op_name`` is the name stack
+plus the primitive (``jit(fn)/jvp(layer)/dot_general``; before jax 0.7 with an extra
+``jit(main)``) and the stack frames give the source line. An instruction is matched to jaxpr
+nodes in tiers, the first tier with candidates wins:
+
+1. equations (or nested-jaxpr groups: ``cond``, ``while``) of the same primitive that are on
+   the same source line or whose enclosing groups explain the whole name stack (library code
+   called through jit has no user line in the jaxpr; jax 0.7 records a ``shard_map`` body's
+   ops at the call's line), narrowed to those whose enclosing groups (named scopes, ``jvp()``,
+   ``transpose(jvp())``, ``jit(f)``, ``shard_map``, loop bodies, branches) agree best with
+   the name stack;
+2. a nested-jaxpr group on the same line that the name stack names (``scan`` lowers to
+   ``while/body/...``: the loop counter, the slicing of ``xs``);
+3. the nested-jaxpr group named by the innermost name-stack segment that names one
+   (jax 0.7 gives some of a loop's own instructions no source line).
+
+Several instructions may link to one equation (XLA splits or duplicates work) and one
+instruction to several equations.
+
+When several equations remain (a loop unrolled in Python leaves identical equations on one
+line), the ones that read what the instruction's operands are linked to win, so ``x = x * x``
+repeated links each multiply to its own. XLA drops metadata from some instructions (XLA:CPU's
+``dot``, copies it inserts); those are linked the same way, to an equation of a primitive the
+opcode implements that reads what their operands are linked to. Parameters link to inputs of
+the same name, outputs to outputs by position, and a fusion to the union of its members.
+
+Coverage is counted over HLO nodes whose metadata has an op_name (fusions count through their
+members) and over jaxpr equations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from jaxviz.model import Graph, Node
+
+#: Name-stack segments a nested-jaxpr group shows up as in op_name, besides its primitive
+#: (``jit(name)`` for jit and pjit is added separately).
+_GROUP_ALIASES = {"scan": {"while"}, "remat2": {"checkpoint"}, "checkpoint": {"remat2"}}
+#: HLO opcode -> the primitives it implements, for instructions without metadata.
+_PRIMITIVES_OF = {
+    "dot": {"dot_general"}, "convolution": {"conv_general_dilated"},
+    "copy": {"copy", "copy_p"}, "add": {"add", "add_any"}, "subtract": {"sub"},
+    "multiply": {"mul"}, "divide": {"div"}, "negate": {"neg"}, "tanh": {"tanh"},
+    "exponential": {"exp"}, "log": {"log"}, "maximum": {"max"}, "minimum": {"min"},
+    "transpose": {"transpose"}, "reshape": {"reshape"}, "broadcast": {"broadcast_in_dim"},
+    "convert": {"convert_element_type"}, "reduce": {"reduce_sum", "reduce_max", "reduce_min",
+                                                    "reduce_prod", "argmax", "argmin"},
+    "select": {"select_n"}, "concatenate": {"concatenate"}, "slice": {"slice"},
+}
+
+
+@dataclass
+class LinkReport:
+    """How much of each view found its counterpart in the other."""
+
+    #: HLO instruction nodes (fusion groups aside: they count through their members) whose
+    #: metadata carries an op_name, and how many of them were linked.
+    hlo_with_metadata: int
+    hlo_linked: int
+    #: jaxpr equation nodes, and how many of them were linked.
+    jaxpr_equations: int
+    jaxpr_linked: int
+    #: jaxpr equations with no HLO counterpart: removed by JAX or XLA (or, rarely, kept by
+    #: XLA under an instruction that lost its metadata).
+    removed: list[str] = field(default_factory=list)
+    #: HLO nodes with metadata that matched nothing.
+    unlinked_hlo: list[str] = field(default_factory=list)
+    #: HLO instructions without metadata, linked through their operands.
+    inferred: int = 0
+
+    @property
+    def hlo_coverage(self) -> float:
+        return self.hlo_linked / self.hlo_with_metadata if self.hlo_with_metadata else 1.0
+
+    @property
+    def jaxpr_coverage(self) -> float:
+        return self.jaxpr_linked / self.jaxpr_equations if self.jaxpr_equations else 1.0
+
+
+def link(jaxpr_graph: Graph, hlo_graph: Graph) -> LinkReport:
+    """Fill ``Node.links`` on both graphs (replacing earlier links) and report coverage."""
+    for node in (*jaxpr_graph.nodes.values(), *hlo_graph.nodes.values()):
+        node.links = []
+    index = _JaxprIndex(jaxpr_graph)
+    flow = _Dataflow(jaxpr_graph, hlo_graph)
+    direct: dict[str, list[str]] = {}
+    inferred = 0
+    for node in hlo_graph.nodes.values():  # producers come before their users
+        if node.kind == "input":
+            direct[node.id] = index.input_named(node)
+        elif "op_name" in node.params and node.op != "fusion":
+            direct[node.id] = flow.narrow(node.id, index.match(node), direct)
+        elif node.kind == "op" and node.op in _PRIMITIVES_OF:
+            found = flow.narrow(node.id, index.equations_of(_PRIMITIVES_OF[node.op]), direct,
+                                required=True)
+            if found:
+                direct[node.id] = found
+                inferred += 1
+    _link_outputs(jaxpr_graph, hlo_graph, direct)
+
+    for hlo_id, jaxpr_ids in direct.items():
+        hlo_graph.nodes[hlo_id].links = list(jaxpr_ids)
+        for jaxpr_id in jaxpr_ids:
+            jaxpr_graph.nodes[jaxpr_id].links.append(hlo_id)
+    _fusions_link_members(hlo_graph)
+
+    counted = [n for n in hlo_graph.nodes.values()
+               if "op_name" in n.params and n.kind in ("op", "const", "group")
+               and n.op != "fusion" and n.category != "part"]
+    equations = [n for n in jaxpr_graph.nodes.values() if n.kind == "op"]
+    return LinkReport(
+        hlo_with_metadata=len(counted),
+        hlo_linked=sum(bool(n.links) for n in counted),
+        jaxpr_equations=len(equations),
+        jaxpr_linked=sum(bool(n.links) for n in equations),
+        removed=[n.id for n in equations if not n.links],
+        unlinked_hlo=[n.id for n in counted if not n.links],
+        inferred=inferred,
+    )
+
+
+def split_op_name(op_name: str) -> tuple[list[str], str]:
+    """``jit(f)/jvp(g)/dot_general[...]`` -> (``["jvp(g)"]``, ``"dot_general"``).
+
+    Splits at ``/`` outside brackets, drops the outer ``jit(f)`` (and the ``jit(main)`` that
+    jax < 0.7 added) and any ``[params]`` that old versions printed after the primitive.
+    """
+    segments, depth, start = [], 0, 0
+    for i, char in enumerate(op_name):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        elif char == "/" and depth == 0:
+            segments.append(op_name[start:i])
+            start = i + 1
+    segments.append(op_name[start:])
+    if len(segments) > 1 and segments[0].startswith(("jit(", "pjit(")):
+        segments = segments[1:]
+        if len(segments) > 1 and segments[0] in ("jit(main)", "pjit(main)"):
+            segments = segments[1:]
+    primitive = segments[-1].split("[", 1)[0]
+    return segments[:-1], primitive
+
+
+class _JaxprIndex:
+    """The jaxpr graph's nodes by primitive, by source line, and by scope."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.by_primitive_line: dict[tuple, list[str]] = defaultdict(list)
+        self.by_primitive: dict[str, list[str]] = defaultdict(list)
+        self.groups_by_line: dict[tuple, list[str]] = defaultdict(list)
+        self.groups_by_token: dict[str, list[str]] = defaultdict(list)
+        inputs: dict[str, list[str]] = defaultdict(list)
+        self.paths: dict[str, list[frozenset[str]]] = {}
+        self.path_tokens: dict[str, frozenset[str]] = {}
+        self._matches: dict[tuple, list[str]] = {}
+        for node in graph.nodes.values():
+            if node.kind == "input":
+                inputs[node.label].append(node.id)
+            is_nested = node.kind == "group" and node.op != "scope" \
+                and node.category not in ("repeat", "part")
+            if node.kind != "op" and not is_nested:
+                continue
+            self.paths[node.id] = self._path(node)
+            self.path_tokens[node.id] = frozenset().union(*self.paths[node.id])
+            line = (node.source.filename, node.source.line) if node.source else None
+            self.by_primitive[node.op].append(node.id)
+            if line:
+                self.by_primitive_line[(node.op, *line)].append(node.id)
+                if is_nested:
+                    self.groups_by_line[line].append(node.id)
+            if is_nested:
+                for token in _tokens(node):
+                    self.groups_by_token[token].append(node.id)
+        self.inputs = {label: ids[0] for label, ids in inputs.items() if len(ids) == 1}
+
+    def _path(self, node: Node) -> list[frozenset[str]]:
+        """The name-stack segments each enclosing group may appear as, outermost first."""
+        path = []
+        group = node.group
+        while group is not None:
+            tokens = _tokens(self.graph.nodes[group])
+            if tokens:
+                path.append(tokens)
+            group = self.graph.nodes[group].group
+        return path[::-1]
+
+    def input_named(self, node: Node) -> list[str]:
+        names = (node.params.get("arg_name"), node.params.get("op_name"))
+        found = next((self.inputs[n] for n in names if n in self.inputs), None)
+        return [found] if found else []
+
+    def equations_of(self, primitives: set[str]) -> list[str]:
+        return [e for p in sorted(primitives) for e in self.by_primitive.get(p, ())
+                if self.graph.nodes[e].kind == "op"]
+
+    def match(self, node: Node) -> list[str]:
+        """The jaxpr nodes an HLO node's metadata points at (see the module docstring)."""
+        line = (node.source.filename, node.source.line) if node.source else None
+        key = (node.params["op_name"], line)
+        if key not in self._matches:
+            self._matches[key] = self._match(key[0], line)
+        return self._matches[key]
+
+    def _match(self, op_name: str, line: tuple[str, int] | None) -> list[str]:
+        if "/" not in op_name:  # an argument's name: an op JAX wrote for that input
+            found = self.inputs.get(op_name)
+            return [found] if found else []
+        scopes, primitive = split_op_name(op_name)
+        segments = set(scopes)
+        same_line = set(self.by_primitive_line.get((primitive, *line), ())) if line else set()
+        candidates = [c for c in self.by_primitive.get(primitive, ())
+                      if c in same_line or segments <= self.path_tokens[c]]
+        if candidates:
+            return self._best(candidates, segments, same_line)
+        named = segments | {primitive}
+        groups = [g for g in self.groups_by_line.get(line, ())
+                  if _tokens(self.graph.nodes[g]) & named] if line else []
+        if groups:
+            return self._best(groups, segments)
+        for segment in reversed([*scopes, primitive]):
+            named = self.groups_by_token.get(segment)
+            if named:
+                return self._best(named, segments)
+        return []
+
+    def _best(self, candidates: list[str], segments: set[str],
+              preferred: set[str] = frozenset()) -> list[str]:
+        """The candidates whose enclosing groups agree best with the name stack: segments
+        they explain count for them, segments they do not and groups the stack does not name
+        against them; ties go to ``preferred`` (those on the instruction's line)."""
+        def key(node_id: str) -> tuple[int, bool]:
+            explained = len(segments & self.path_tokens[node_id])
+            unnamed = sum(not (tokens & segments) for tokens in self.paths[node_id])
+            return 2 * explained - len(segments) - unnamed, node_id in preferred
+
+        best = max(key(c) for c in candidates)
+        return [c for c in candidates if key(c) == best]
+
+
+def _tokens(group: Node) -> frozenset[str]:
+    """How a jaxpr group can appear as a name-stack segment (empty: it cannot)."""
+    if group.kind != "group" or group.category == "repeat":
+        return frozenset()
+    if group.category == "part":  # a while's cond / body, a cond's branch k
+        param = group.params.get("param", "")
+        if param.startswith("branches["):
+            return frozenset({f"branch_{param[len('branches['):-1]}_fun"})
+        return frozenset({param.removesuffix("_jaxpr")} if param.endswith("_jaxpr") else ())
+    if group.op == "scope":
+        return frozenset({group.params.get("scope", group.label)})
+    tokens = {group.op, *_GROUP_ALIASES.get(group.op, ())}
+    name = group.params.get("name")
+    if group.op in ("jit", "pjit") and name:
+        tokens.add(f"jit({name})")
+    return frozenset(tokens)
+
+
+def _link_outputs(jaxpr_graph: Graph, hlo_graph: Graph, direct: dict[str, list[str]]) -> None:
+    jaxpr_outputs = [n.id for n in jaxpr_graph.nodes.values() if n.kind == "output"]
+    hlo_outputs = [n.id for n in hlo_graph.nodes.values() if n.kind == "output"]
+    if len(jaxpr_outputs) == len(hlo_outputs):
+        for hlo_id, jaxpr_id in zip(hlo_outputs, jaxpr_outputs):
+            direct[hlo_id] = [jaxpr_id]
+
+
+class _Dataflow:
+    """Who reads what, in both graphs: tells identical candidates apart by their inputs."""
+
+    def __init__(self, jaxpr_graph: Graph, hlo_graph: Graph):
+        self.jaxpr_readers: dict[str, list[str]] = defaultdict(list)
+        for edge in jaxpr_graph.edges:
+            self.jaxpr_readers[edge.src].append(edge.dst)
+        self.hlo_operands: dict[str, list[str]] = defaultdict(list)
+        for edge in hlo_graph.edges:
+            self.hlo_operands[edge.dst].append(edge.src)
+
+    def narrow(self, hlo_id: str, candidates: list[str], direct: dict[str, list[str]],
+               required: bool = False) -> list[str]:
+        """The candidates that read the most of what the HLO node's operands are linked to
+        (or that its operands are linked to themselves: the rest of an equation XLA split).
+
+        Several candidates stay when their inputs do not tell them apart (or, unless
+        ``required``, when none reads any of them); with ``required`` none stay then.
+        """
+        if len(candidates) <= 1 and not required:
+            return candidates
+        wanted = set(candidates)
+        feeds = {j for src in self.hlo_operands[hlo_id] for j in direct.get(src, ())}
+        reads = Counter(reader for j in feeds for reader in self.jaxpr_readers[j]
+                        if reader in wanted)
+        reads.update(wanted & feeds)  # XLA split one equation in two (dot + bitcast)
+        if not reads:
+            return [] if required else candidates
+        best = max(reads.values())
+        return [c for c, count in reads.items() if count == best]
+
+
+def _fusions_link_members(hlo_graph: Graph) -> None:
+    """A fusion links to everything its members link to (the jaxpr side links to the members)."""
+    union: dict[str, dict[str, None]] = defaultdict(dict)
+    for node in hlo_graph.nodes.values():
+        group = node.group
+        while group is not None and hlo_graph.nodes[group].op == "fusion":
+            union[group].update(dict.fromkeys(node.links))
+            group = hlo_graph.nodes[group].group
+    for fusion, links in union.items():
+        hlo_graph.nodes[fusion].links = list(links)
