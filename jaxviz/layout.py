@@ -34,6 +34,7 @@ CATEGORY_COLORS = {
     "scope": ("#f5f5f4", "named scope (collapsed)"),
     "part": ("#fafaf9", "branch / body (collapsed)"),
     "repeat": ("#fdba74", "unrolled Python loop (collapsed)"),
+    "fusion": ("#ccfbf1", "XLA fusion (collapsed)"),
     "other": ("#ffffff", "other"),
 }
 FONT = "Helvetica,Arial,sans-serif"

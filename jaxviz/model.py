@@ -37,7 +37,7 @@ class SourceLoc:
         return f"{os.path.basename(self.filename)}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.short} in {self.function}"
+        return f"{self.short} in {self.function}" if self.function else self.short
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
 from jaxviz.layout import Layout, Layouter
+from jaxviz.link import LinkReport
 from jaxviz.model import Graph, expansion
 from jaxviz.timing import Timing
 
@@ -26,6 +27,7 @@ class Trace:
         #: Traces JAX made while the ``%%jaxtrace`` cell ran (see analysis/recompile.py).
         self.cache_misses: list = []
         self._timing: Timing | None = None
+        self._link_report: LinkReport | None = None
         self._graphs: dict[str, Graph] = {}
         self._layouters: dict[str, Layouter] = {}
 
@@ -118,17 +120,51 @@ class Trace:
         _check_view(view)
         if view not in self._graphs:
             self._graphs[view] = self._build(view)
+            self._link()
         return self._graphs[view]
+
+    @property
+    def links(self) -> LinkReport | None:
+        """How the jaxpr and HLO views map onto each other (None unless both exist)."""
+        if self._link_report is None and self.jaxpr is not None and self.hlo_text is not None:
+            self.graph("jaxpr")
+        return self._link_report
+
+    def _link(self) -> None:
+        """Build the other view too and fill ``Node.links`` on both (once)."""
+        if self._link_report is not None or self.jaxpr is None or self.hlo_text is None:
+            return
+        from jaxviz.hlo import HloParseError
+        from jaxviz.link import link
+
+        for view in VIEWS:
+            if view not in self._graphs:
+                try:
+                    self._graphs[view] = self._build(view)
+                except HloParseError:  # the jaxpr view still works, unlinked
+                    return
+        self._link_report = link(self._graphs["jaxpr"], self._graphs["hlo"])
 
     def _build(self, view: str) -> Graph:
         if view == "hlo":
-            raise NotImplementedError("the HLO graph view is not available yet; see hlo_text")
+            return self._build_hlo()
         if self.jaxpr is None:
             raise ValueError(f"no jaxpr to draw: {self.errors.get('trace', 'tracing failed')}")
         from jaxviz.jaxpr.build import build_jaxpr_graph
 
         cap = self._cap
         return build_jaxpr_graph(cap.jaxpr, cap.arg_names, cap.result_names, cap.const_names)
+
+    def _build_hlo(self) -> Graph:
+        cap = self._cap
+        if cap.hlo_text is None:
+            stage = next((s for s in ("compile", "lower", "trace") if s in cap.errors), None)
+            raise ValueError("no compiled HLO to draw: "
+                             + (cap.errors[stage] if stage else "compiling failed"))
+        from jaxviz.hlo import parse_hlo
+        from jaxviz.hlo.build import build_hlo_graph
+
+        return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names)
 
     def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
         """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""

@@ -23,8 +23,13 @@ def test_demo_notebook_runs(path, tmp_path):
     assert list(tmp_path.iterdir()) == []  # the notebook cleans up what it wrote
 
 
-def test_demo_notebooks_are_stored_without_outputs():
-    assert NOTEBOOKS
+def test_demo_notebooks_are_stored_without_outputs_and_run_every_cell():
+    assert len(NOTEBOOKS) == 8
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), path
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        assert all(not cell.get("outputs") for cell in code), path
+        assert not [c for c in code if "skip-execution" in c.metadata.get("tags", [])], path
+        # every code cell says why: a markdown cell comes before it
+        for before, cell in zip(nb.cells, nb.cells[1:]):
+            assert not (before.cell_type == cell.cell_type == "code"), (path, cell.source[:60])

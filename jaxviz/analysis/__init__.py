@@ -14,7 +14,7 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 def findings(trace: "Trace") -> list[Finding]:
     """Every finding for a trace, errors first."""
-    from jaxviz.analysis import effects, errors, globals, loops, recompile
+    from jaxviz.analysis import effects, errors, globals, loops, recompile, removed
     from jaxviz.analysis.source import function_source
 
     cap = trace._cap
@@ -26,4 +26,6 @@ def findings(trace: "Trace") -> list[Finding]:
         graph = trace.graph("jaxpr")
         found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
         found += globals.global_findings(cap.fn, trace.jaxpr, graph)
+        if trace.links is not None:
+            found += removed.removed_findings(trace.links, graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
