@@ -177,7 +177,7 @@ def test_scan_is_a_call_around_a_while_with_condition_and_body():
     assert loop.label.startswith("while ×5 · ")
     assert loop.params["trip_count"] == "5"
     parts = g.children(loop.id)
-    assert [(p.op, p.category) for p in parts] == [("condition", "part"), ("body", "part")]
+    assert [(p.op, p.label, p.category) for p in parts] == [("part", "condition", "part"), ("part", "body", "part")]
     assert not g.find(op="get-tuple-element") and not g.find(op="tuple")
     assert [n.label for n in g.find(kind="output")] == ["result[0]", "result[1]"]
     # The constant 2.0 is inlined into the multiply inside the body's fusion.

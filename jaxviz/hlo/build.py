@@ -231,8 +231,8 @@ class _Builder:
         return self._instruction_node("f", inst, parent, kind="group", label=inst.opcode,
                                       category=category)
 
-    def _part(self, group: Node, op: str, label: str) -> str:
-        return self._add("f", kind="group", op=op, label=label, group=group.id,
+    def _part(self, group: Node, label: str) -> str:
+        return self._add("f", kind="group", op="part", label=label, group=group.id,
                          category="part").id
 
     def _call(self, inst: HloInstruction, callee: HloComputation, operands: list[_Value],
@@ -254,8 +254,8 @@ class _Builder:
         if inst.attributes.get("condition", "").lstrip("%") == body.name:
             condition, body = body, condition
         carry = _carried(init)
-        self._walk(condition, [carry], self._part(node, "condition", "condition"))
-        root = self._walk(body, [carry], self._part(node, "body", "body"))
+        self._walk(condition, [carry], self._part(node, "condition"))
+        root = self._walk(body, [carry], self._part(node, "body"))
         return _returned(root, node.id)
 
     def _conditional(self, inst: HloInstruction, branches: list[HloComputation],
@@ -269,7 +269,7 @@ class _Builder:
             names = [f"branch {i}" for i in range(len(branches))]
         results = []
         for name, branch, operand in zip(names, branches, operands[1:]):
-            root = self._walk(branch, [_passing(operand)], self._part(node, "branch", name))
+            root = self._walk(branch, [_passing(operand)], self._part(node, name))
             results.append(_returned(root, node.id))
         return _merged(results, inst.shape, node.id)
 

@@ -268,7 +268,7 @@ class _Builder:
             jaxpr, consts = _compat.open_jaxpr(sub)
             holder = node.id
             if len(subs) > 1:
-                holder = self._add("g", kind="group", op=_part_name(name, param),
+                holder = self._add("g", kind="group", op="part",
                                    label=_part_name(name, param), group=node.id,
                                    category="part", params={"param": param}).id
             inner = _Frame(env={}, group=holder, scope_prefix=inner_prefix)
