@@ -120,3 +120,9 @@ def test_grad_of_unrolled_loop_has_forward_and_backward_runs():
 
     g = jaxviz.trace(jax.grad(f), jnp.ones(3)).graph()
     assert len(unrolled_groups(g)) >= 2
+
+
+def test_summary_says_when_the_view_is_folded():
+    text = repr(jaxviz.trace(P.stupid_fn, jnp.ones(2)))
+    assert "view: 4 boxes drawn, the rest inside closed groups" in text
+    assert "view:" not in repr(jaxviz.trace(P.fn, P.W, P.B, P.X))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jaxviz.capture import STAGES
+from jaxviz.model import expansion, project
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
@@ -19,6 +20,10 @@ def summary(trace: "Trace") -> str:
         inputs = ", ".join(f"{n.label} {n.shape}" for n in graph.find(kind="input"))
         outputs = ", ".join(f"{n.label} {n.shape}" for n in graph.find(kind="output"))
         lines.append(f"  jaxpr: {ops} equations in {groups} groups")
+        drawn = len(project(graph, expansion(graph)).nodes)
+        if drawn < len(graph.nodes) - groups:
+            lines.append(f"  view: {drawn} boxes drawn, the rest inside closed groups "
+                         "(open them, or export with expand='all')")
         lines.append(f"  inputs: {_clip(inputs) or '(none)'}")
         lines.append(f"  outputs: {_clip(outputs) or '(none)'}")
     lines.append("  stages: " + stages_text(trace))
