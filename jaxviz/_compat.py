@@ -71,6 +71,17 @@ def debug_names(closed_jaxpr: Any) -> tuple[tuple[str, ...] | None, tuple[str, .
     )
 
 
+def uncached(closed_jaxpr: Any) -> Any:
+    """The same program in a new ClosedJaxpr object.
+
+    JAX's lowering and compilation caches are keyed weakly on the traced ClosedJaxpr object:
+    while that object lives, so do its MLIR module and compiled executable (about 1.5 MB for
+    even a tiny function). A Trace kept by a notebook output holds this copy instead, so
+    the executable goes once nothing else uses it. Equations and consts are shared.
+    """
+    return jcore.ClosedJaxpr(closed_jaxpr.jaxpr, closed_jaxpr.consts)
+
+
 def aval_str(aval: Any) -> str:
     """Short type text like ``f32[4,2]``."""
     try:

@@ -88,7 +88,7 @@ def capture(
     cap.trace_stdout = stdout.getvalue()
     if traced is None:
         return cap
-    cap.jaxpr = traced.jaxpr
+    cap.jaxpr = _compat.uncached(traced.jaxpr)
     cap.arg_names, cap.result_names = _compat.debug_names(traced.jaxpr)
     cap.const_names = constant_names(original, traced.jaxpr.consts)
 
