@@ -187,6 +187,17 @@ class Trace:
 
         return text.summary(self)
 
+    def widget(self, view: str = "jaxpr", expand: object = None) -> Any:
+        """The interactive notebook widget, starting on ``view`` with ``expand`` groups open."""
+        from jaxviz.display import widget
+
+        return widget.make_widget(self, view=view, expand=expand)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        from jaxviz.display import widget
+
+        return widget.mimebundle(self, include, exclude)
+
     def _repr_html_(self) -> str:
         from jaxviz.display import html
 

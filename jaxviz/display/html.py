@@ -1,107 +1,94 @@
-"""A Trace as self-contained HTML: the notebook output and the ``.html`` export.
+"""A Trace as self-contained HTML: the ``.html`` export, and the notebook's ``text/html``
+output for where no widget can be drawn (nbconvert, a notebook opened without a kernel).
 
-No network, no external files: the SVG, the styles and (for full pages) a few lines of
-pan/zoom script are inline. Every user-controlled string goes through ``html.escape``.
+Each trace is a block that works without scripts (name, findings and the drawing as inline
+SVG), followed by one script: the static bundle (``jaxviz/static/page.js``, built from
+``js/``) and a call that turns the block into the widget's view with pan, zoom, hover and
+details; expanding groups says it needs a kernel. Nothing is fetched from anywhere.
+
+User-controlled strings reach the page only as escaped HTML text or inside the JSON data,
+where ``<``, ``>``, ``&`` and the JavaScript line separators are written as \\u escapes.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from jaxviz.display import text
-from jaxviz.layout import CATEGORY_COLORS
+from jaxviz.display import widget
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
 
-#: Longest program text embedded in an output; longer texts are cut with a note.
+#: Longest program text embedded in a static output: saved notebooks stay light.
 TEXT_LIMIT = 20_000
 
-STYLE = """
-.jaxviz { font: 13px/1.4 var(--jp-ui-font-family, system-ui, sans-serif);
-  color: var(--jp-ui-font-color1, #1f2937); }
-.jaxviz .jv-head { margin: 0 0 6px; }
-.jaxviz .jv-dim { color: var(--jp-ui-font-color2, #6b7280); }
-.jaxviz .jv-graph { overflow: auto; max-height: 640px; border: 1px solid
-  var(--jp-border-color2, #e5e7eb); border-radius: 4px; background: #fff; }
-.jaxviz .jv-graph svg { display: block; max-width: none; height: auto; }
-.jaxviz .jv-finding { margin: 4px 0; padding: 4px 8px; border-left: 3px solid #f59e0b;
-  background: var(--jp-layout-color2, #fffbeb); }
-.jaxviz .jv-finding.jv-error { border-color: #dc2626; }
-.jaxviz .jv-legend span { display: inline-block; margin: 4px 8px 0 0; font-size: 11px; }
-.jaxviz .jv-legend i { display: inline-block; width: 10px; height: 10px; margin-right: 3px;
-  border: 1px solid #9ca3af; vertical-align: -1px; }
-.jaxviz pre { max-height: 320px; overflow: auto; font-size: 12px; }
-"""
+#: Without scripts the drawing shows as plain inline SVG. Where HTML is sanitized instead (an
+#: untrusted notebook in JupyterLab drops <svg>, <style> and <script> but keeps their text),
+#: the inline style folds the leftover text away; this stylesheet, gone there, unfolds it.
+NO_SCRIPT_STYLE = ".jaxviz-static .jv-drawing{max-height:none!important;overflow:visible!important}"
 
-PAN_ZOOM = """
-for (const box of document.querySelectorAll('.jaxviz .jv-graph')) {
-  const svg = box.querySelector('svg'); if (!svg) continue;
-  let scale = 1; const w = svg.width.baseVal.value, h = svg.height.baseVal.value;
-  const apply = () => { svg.style.width = (w * scale) + 'px'; svg.style.height = (h * scale) + 'px'; };
-  box.addEventListener('wheel', e => { if (!e.ctrlKey && !e.metaKey) return; e.preventDefault();
-    scale = Math.min(8, Math.max(0.1, scale * (e.deltaY < 0 ? 1.15 : 1 / 1.15))); apply(); });
-  let drag = null;
-  box.addEventListener('mousedown', e => { drag = [e.clientX, e.clientY, box.scrollLeft, box.scrollTop]; });
-  window.addEventListener('mouseup', () => { drag = null; });
-  window.addEventListener('mousemove', e => { if (!drag) return;
-    box.scrollLeft = drag[2] - (e.clientX - drag[0]); box.scrollTop = drag[3] - (e.clientY - drag[1]); });
+#: The standalone page's colours when the reader prefers dark (in notebooks the host's theme
+#: variables apply).
+PAGE_STYLE = """
+body { margin: 16px; background: var(--jp-layout-color0); }
+@media (prefers-color-scheme: dark) {
+  :root { --jp-layout-color0: #111111; --jp-layout-color2: #2a2a2a; --jp-ui-font-color1: #e5e5e5;
+    --jp-ui-font-color2: #a3a3a3; --jp-border-color2: #3a3a3a; --jp-brand-color1: #64b5f6; }
 }
 """
 
 
 def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
-    """The HTML block a notebook shows for a Trace."""
-    esc = html.escape
-    parts = [f'<div class="jaxviz"><style>{STYLE}</style>']
-    parts.append(
-        f'<div class="jv-head"><b>{esc(trace.fn_name)}</b> '
-        f'<span class="jv-dim">on {esc(trace.device)} · {esc(text.stages_text(trace))}'
-        "</span></div>"
+    """The HTML block for one trace (the notebook's ``text/html`` output)."""
+    state: dict[str, Any] = widget.trace_state(trace, TEXT_LIMIT)
+    svg = ""
+    if state["views"].get(view) is None:
+        state.update(widget.view_state(trace, view, expand))
+        svg = inline_svg(state.pop("svg"))
+    else:
+        state.update(view=view, expanded=[], nodes={}, sources=[])
+    script = widget.bundle("page.js")
+    note = ("The interactive view of this trace needs JavaScript (in JupyterLab: trust the "
+            "notebook, or run the cell)." if script else widget.MISSING_BUNDLE)
+    return (
+        f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
+        f"<div><b>{_esc(trace.fn_name)}</b> on {_esc(trace.device)}</div>"
+        f"{_findings(state['findings'])}"
+        f"<div><i>{_esc(note)}</i></div>"
+        f'<div class="jv-drawing" style="max-height:0;overflow-y:hidden">{svg}</div></div>'
+        + (f"<script>{script_text(script)}\n"
+           f"jaxvizStatic.mount(document.currentScript.previousElementSibling, "
+           f"{script_json(state)});</script>" if script else "")
     )
-    for finding in trace.findings:
-        where = f"line {finding.line}: " if finding.line is not None else ""
-        hint = f"<br><b>fix:</b> {esc(finding.hint)}" if finding.hint else ""
-        parts.append(
-            f'<div class="jv-finding jv-{esc(finding.severity)}">'
-            f"<b>{esc(finding.severity)}</b>: {esc(where + finding.message)}{hint}</div>"
-        )
-    if trace.trace_stdout:
-        parts.append(
-            '<div class="jv-dim">printed while tracing:</div>'
-            f"<pre>{esc(_cut(trace.trace_stdout))}</pre>"
-        )
-    if trace.jaxpr is not None:
-        layout = trace.layout(view, expand)
-        parts.append(f'<div class="jv-graph">{inline_svg(layout.svg)}</div>')
-        parts.append(legend())
-    for title, body in (("jaxpr", str(trace.jaxpr) if trace.jaxpr is not None else None),
-                        ("StableHLO", trace.stablehlo_text), ("compiled HLO", trace.hlo_text)):
-        if body:
-            parts.append(f"<details><summary>{title} text</summary>"
-                         f"<pre>{esc(_cut(body))}</pre></details>")
-    parts.append("</div>")
-    return "".join(parts)
 
 
 def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     """A complete, self-contained HTML document (the ``.html`` export)."""
-    title = html.escape(f"jaxviz: {trace.fn_name}")
+    title = _esc(f"jaxviz: {trace.fn_name}")
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"<title>{title}</title></head>\n<body>"
-        f"{fragment(trace, view, expand)}\n<script>{PAN_ZOOM}</script>\n</body></html>\n"
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{PAGE_STYLE}</style></head>\n"
+        f"<body>{fragment(trace, view, expand)}</body></html>\n"
     )
 
 
-def legend() -> str:
-    items = "".join(
-        f'<span><i style="background:{color}"></i>{html.escape(name)}</span>'
-        for color, name in CATEGORY_COLORS.values()
+def _findings(findings: list[dict[str, Any]]) -> str:
+    return "".join(
+        f"<div>{_esc(f['severity'])}: "
+        + (f"line {f['line']}: " if f["line"] is not None else "")
+        + _esc(f["message"])
+        + (f" (fix: {_esc(f['hint'])})" if f["hint"] else "")
+        + "</div>"
+        for f in findings
     )
-    return f'<div class="jv-legend">{items}</div>'
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
 
 
 def inline_svg(svg: str) -> str:
@@ -109,7 +96,14 @@ def inline_svg(svg: str) -> str:
     return re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
 
 
-def _cut(body: str) -> str:
-    if len(body) <= TEXT_LIMIT:
-        return body
-    return body[:TEXT_LIMIT] + f"\n… ({len(body) - TEXT_LIMIT:,} more characters not shown)"
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a <script>: nothing in it can close the tag or start markup."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def script_text(code: str) -> str:
+    """JavaScript source made safe to inline in a <script> element."""
+    return code.replace("</script", "<\\/script").replace("<!--", "<\\!--")

@@ -1,0 +1,128 @@
+// One output for one trace: header, then tabs (jaxpr graph · HLO graph · findings · timing ·
+// text). ``model`` is an anywidget model, or a stand-in with the same get/on/off (and no
+// send) on static pages, where nothing can be re-laid out.
+import css from "./style.css";
+import { h, fill } from "./dom.js";
+import { Tabs } from "./tabs.js";
+import { Kernel, NO_KERNEL } from "./kernel.js";
+import { GraphPanel } from "./graph.js";
+import { headerView, findingsView, timingView, textsView } from "./panels.js";
+
+const GRAPH_TABS = { jaxpr: "jaxpr graph", hlo: "HLO graph" };
+
+export function createApp(el, model) {
+  const root = h("div", { class: "jaxviz", tabindex: "-1" });
+  const header = h("div");
+  const kernel = new Kernel(model, (text, kind) => graph.setStatus(text, kind));
+  const graph = new GraphPanel(model, kernel, root);
+
+  let selectInView = null; // a node to select once its view has been drawn
+  const panels = {
+    jaxpr: h("div", { class: "jv-panel" }),
+    hlo: h("div", { class: "jv-panel" }),
+    findings: h("div", { class: "jv-panel" }),
+    timing: h("div", { class: "jv-panel" }),
+    text: h("div", { class: "jv-panel" }),
+  };
+  const tabs = new Tabs(
+    [
+      ...Object.entries(GRAPH_TABS).map(([key, label]) => ({ key, label, panel: panels[key] })),
+      { key: "findings", label: "findings", panel: panels.findings },
+      { key: "timing", label: "timing", panel: panels.timing },
+      { key: "text", label: "text", panel: panels.text },
+    ],
+    (key) => key in GRAPH_TABS && showGraphTab(key),
+  );
+
+  /** A graph tab holds the graph panel when its view can be drawn, else says why not. */
+  function showGraphTab(view) {
+    const note = (model.get("views") ?? {})[view];
+    if (note) {
+      fill(panels[view], h("p", { class: "jv-placeholder" }, note));
+      return;
+    }
+    if (view !== model.get("view") && !kernel.live) {
+      fill(panels[view], h("p", { class: "jv-placeholder" }, `This output holds the ${model.get("view")} graph only. ${NO_KERNEL}`));
+      return;
+    }
+    fill(panels[view], graph.el);
+    graph.showView(view, selectInView);
+    selectInView = null;
+  }
+
+  /** "show in graph" of a finding: its view's tab, its first node selected. */
+  const showNodes = (ids, view) => {
+    if (view === model.get("view")) {
+      tabs.select(view);
+      graph.select(ids[0], true);
+    } else {
+      selectInView = ids[0]; // once the other view has arrived
+      tabs.select(view);
+    }
+  };
+  const measure = () => kernel.ask({ type: "time" }, "timing eager vs jit…").catch(() => {});
+
+  fill(
+    root,
+    h("style", {}, css),
+    header,
+    !kernel.live && h("div", { class: "jv-note" }, "Static view: drag to pan, wheel or buttons to zoom, hover and click for details. ", NO_KERNEL),
+    tabs.el,
+    Object.values(panels),
+  );
+  el.append(root);
+
+  // Re-draw what changed: the model replaces a trait's value whenever Python sets it.
+  const drawn = {};
+  const changed = (key) => {
+    const value = model.get(key);
+    if (drawn[key] === value) return false;
+    drawn[key] = value;
+    return true;
+  };
+  function update() {
+    if (changed("header")) fill(header, headerView(model.get("header") ?? {}));
+    if (changed("findings")) {
+      const findings = model.get("findings") ?? [];
+      fill(panels.findings, findingsView(findings, showNodes));
+      tabs.setLabel("findings", findings.length ? `findings (${findings.length})` : "findings");
+    }
+    if (changed("timing")) fill(panels.timing, timingView(model.get("timing"), kernel.live && measure));
+    if (changed("texts")) fill(panels.text, textsView(model.get("texts") ?? {}, model.get("header")?.errors));
+    const views = changed("views");
+    if ([changed("svg"), changed("nodes"), changed("sources"), changed("expanded")].some(Boolean)) {
+      graph.render();
+      // A new view arrived (a tab, or a link in the details panel, asked for it): show its tab.
+      if (tabs.current in GRAPH_TABS && tabs.current !== model.get("view")) tabs.select(model.get("view"));
+    }
+    if (views && tabs.current in GRAPH_TABS) showGraphTab(tabs.current);
+  }
+  update();
+  // Start on the graph, or on the findings when the graph cannot be drawn (tracing failed).
+  const cannotDraw = (model.get("views") ?? {})[model.get("view")];
+  tabs.select(cannotDraw && (model.get("findings") ?? []).length ? "findings" : model.get("view"));
+  model.on("change", update);
+
+  // Keys: "/" search, "f" fit, Esc clear the selection (not while typing in a field).
+  root.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target.closest("input, select, textarea");
+    const action = {
+      "/": () => graph.search.focus(),
+      f: () => graph.fit(),
+      Escape: () => graph.select(null),
+    }[event.key];
+    if (!action || (typing && event.key !== "Escape") || !(tabs.current in GRAPH_TABS)) return;
+    event.preventDefault();
+    event.stopPropagation(); // not a notebook shortcut too
+    action();
+  });
+
+  return {
+    destroy() {
+      model.off("change", update);
+      kernel.destroy();
+      graph.destroy();
+    },
+  };
+}

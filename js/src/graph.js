@@ -1,0 +1,282 @@
+// The graph panel: toolbar, the drawing (pan/zoom), hover card, details, search and legend.
+// It draws whatever view the model holds (traits svg, nodes, expanded) and asks Python for
+// new layouts through the kernel.
+import { h, fill, safeName, download } from "./dom.js";
+import { SvgView } from "./svgview.js";
+import { Drawing } from "./drawing.js";
+import { Tooltip } from "./tooltip.js";
+import { Details } from "./details.js";
+import { SearchBox, findMatches } from "./search.js";
+import { consumers, depth } from "./describe.js";
+import { downloadPng, downloadSvg } from "./exporting.js";
+
+const ZOOM_STEP = 1.25;
+
+export class GraphPanel {
+  /** ``root``: the widget's element (wheel zoom is on while focus is inside it). */
+  constructor(model, kernel, root) {
+    this.model = model;
+    this.kernel = kernel;
+    this.selected = null;
+    this.matches = [];
+    this.current = -1;
+    this.anchor = null; // the group being opened or closed, to keep in place
+    this.selectAfter = null; // the node to select once the requested view arrives
+
+    this.viewport = h("div", { class: "jv-viewport" });
+    this.view = new SvgView(
+      this.viewport,
+      (event) => event.ctrlKey || event.metaKey || root.contains(document.activeElement),
+    );
+    this.area = h("div", { class: "jv-area" }, this.viewport);
+    this.tooltip = new Tooltip(this.area);
+    this.details = new Details(this.area, {
+      select: (id) => this.select(id, true),
+      toggle: (id) => this.toggle(id),
+      link: (id) => this.showView(this.otherView(), id),
+      close: () => this.select(null),
+    });
+    this.search = new SearchBox({
+      input: () => this.runSearch(true),
+      step: (delta) => this.step(delta),
+      reveal: () => this.reveal(),
+    });
+    this.depthSelect = h(
+      "select",
+      { "aria-label": "open groups to depth", title: "open groups down to a depth", onchange: () => this.openToDepth() },
+    );
+    this.status = h("span", { class: "jv-status", role: "status" });
+    this.legend = h("div", { class: "jv-legend", "aria-label": "node colours" });
+    const live = kernel.live;
+    const button = (label, title, onclick, extra = {}) =>
+      h("button", { title, "aria-label": title, onclick, ...extra }, label);
+    this.expandButtons = [
+      button("expand all", "open every group", () => this.expand("all")),
+      button("collapse all", "close every group", () => this.expand("none")),
+    ];
+    this.toolbar = h(
+      "div",
+      { class: "jv-toolbar" },
+      h(
+        "span",
+        { class: "jv-group" },
+        button("−", "zoom out", () => this.view.zoomBy(1 / ZOOM_STEP)),
+        button("+", "zoom in", () => this.view.zoomBy(ZOOM_STEP)),
+        button("fit", "fit to view (f)", () => this.view.fit()),
+      ),
+      h("span", { class: "jv-group" }, this.expandButtons, this.depthSelect),
+      this.search.el,
+      h(
+        "span",
+        { class: "jv-group" },
+        button("SVG", "download SVG", () => downloadSvg(this.model.get("svg"), this.fileName())),
+        button("PNG", "download PNG", () => downloadPng(this.model.get("svg"), this.fileName())),
+        button("PDF", live ? "download PDF" : "download PDF (needs a running kernel)", () => this.pdf(), { disabled: !live }),
+      ),
+      this.status,
+    );
+    this.el = h("div", { class: "jv-graph" }, this.toolbar, this.area, this.legend);
+
+    this.viewport.addEventListener("click", (event) => this.click(event));
+    this.viewport.addEventListener("pointermove", (event) => this.hover(event));
+    this.viewport.addEventListener("pointerleave", () => this.tooltip.hide());
+  }
+
+  // -- drawing --------------------------------------------------------------------------
+
+  /** Draw the model's view; keeps the group just opened or closed where it was on screen. */
+  render() {
+    const svgText = this.model.get("svg");
+    const nodes = withSources(this.model.get("nodes") ?? {}, this.model.get("sources") ?? []);
+    const viewChanged = this.model.get("view") !== this.drawnView;
+    this.drawnView = this.model.get("view");
+    this.nodes = nodes;
+    this.consumers = consumers(nodes);
+    this.expanded = new Set(this.model.get("expanded") ?? []);
+    this.tooltip.hide();
+    if (!svgText) return;
+    this.drawing = new Drawing(this.view.show(svgText), nodes);
+    // Size the box to the drawing; after expanding it only grows, so the page does not jump.
+    const height = this.view.fittingHeight();
+    if (viewChanged || height > this.viewport.offsetHeight) this.viewport.style.height = `${height}px`;
+    const anchor = this.anchor && this.drawing.element(this.drawing.standIn(this.anchor.id));
+    if (anchor && !viewChanged) this.view.keepInPlace(anchor, this.anchor.before);
+    else this.view.fit();
+    this.anchor = null;
+    const follow = viewChanged && this.selectAfter; // a link or finding asked for this view
+    if (viewChanged) [this.selected, this.selectAfter] = [this.selectAfter ?? null, null];
+    this.select(this.selected && this.drawing.standIn(this.selected), Boolean(follow));
+    this.runSearch(false);
+    this.renderLegend();
+    this.renderDepths();
+  }
+
+  /** The colours of the boxes drawn now (open groups are frames, not coloured boxes). */
+  renderLegend() {
+    const drawn = [...this.drawing.elements].filter(([, el]) => el.classList.contains("node"));
+    const present = new Set(drawn.map(([id]) => this.nodes[id].category));
+    const items = (this.model.get("legend") ?? []).filter(([category]) => present.has(category));
+    fill(
+      this.legend,
+      items.map(([category, colour, name]) =>
+        h("span", { class: "jv-key", "data-category": category }, h("i", { style: `background:${colour}` }), name),
+      ),
+    );
+  }
+
+  renderDepths() {
+    const groups = Object.keys(this.nodes).filter((id) => this.nodes[id].kind === "group");
+    const deepest = Math.max(-1, ...groups.map((id) => depth(this.nodes, id)));
+    const options = [h("option", { value: "" }, "open to depth…")];
+    for (let d = 1; d <= deepest + 1; d++) options.push(h("option", { value: d }, `depth ${d}`));
+    fill(this.depthSelect, options);
+    const none = groups.length === 0;
+    for (const control of [...this.expandButtons, this.depthSelect]) control.disabled = none || !this.kernel.live;
+  }
+
+  fileName() {
+    return `${safeName(this.model.get("header")?.fn_name ?? "jaxviz")}-${this.model.get("view")}`;
+  }
+
+  otherView() {
+    return this.model.get("view") === "hlo" ? "jaxpr" : "hlo";
+  }
+
+  fit() {
+    this.view.fit();
+  }
+
+  // -- selection and hover ------------------------------------------------------------
+
+  click(event) {
+    const id = this.drawing?.idAt(event.target);
+    this.select(id);
+    if (id && this.nodes[id].kind === "group") this.toggle(id);
+  }
+
+  hover(event) {
+    const id = event.buttons ? null : this.drawing?.idAt(event.target);
+    if (!id) {
+      this.tooltip.hide();
+      return;
+    }
+    const node = this.nodes[id];
+    let hint = "";
+    if (node.kind === "group") {
+      const action = this.expanded.has(id) ? "collapse" : "expand";
+      hint = this.kernel.live ? `click to ${action}` : `${action}ing needs a running kernel`;
+    }
+    this.tooltip.show(node, event.clientX, event.clientY, hint);
+  }
+
+  /** Select a node (null: clear): details panel, and its data flow highlighted. */
+  select(id, center = false) {
+    const shown = id && this.drawing ? this.drawing.standIn(id) : null;
+    this.selected = shown;
+    this.drawing?.select(shown);
+    if (!shown) {
+      this.details.hide();
+      return;
+    }
+    this.details.show(shown, {
+      nodes: this.nodes,
+      consumers: this.consumers,
+      findings: this.model.get("findings") ?? [],
+      legend: new Map((this.model.get("legend") ?? []).map(([category, , name]) => [category, name])),
+      expanded: this.expanded,
+      live: this.kernel.live,
+      otherView: this.otherView() === "hlo" ? "HLO" : "jaxpr",
+    });
+    if (center) this.view.center(this.drawing.element(shown));
+  }
+
+  // -- asking Python for other layouts ------------------------------------------------
+
+  toggle(id) {
+    const open = new Set(this.expanded);
+    if (open.has(id)) open.delete(id);
+    else for (let g = id; g; g = this.nodes[g]?.group) open.add(g);
+    const el = this.drawing.element(id);
+    this.anchor = el ? { id, before: this.view.screenCenter(el) } : null;
+    this.expand([...open]);
+  }
+
+  /** ``request``: "all", "none", a depth, or the ids of the groups to open. */
+  expand(request) {
+    this.kernel.ask({ type: "expand", expand: request }, "laying out…").catch(() => {});
+  }
+
+  /** Switch to another view (then select node ``select`` of it, if given). */
+  showView(view, select = null) {
+    if (view === this.model.get("view")) return;
+    this.selectAfter = select;
+    this.kernel.ask({ type: "view", view }, "laying out…").catch(() => {});
+  }
+
+  openToDepth() {
+    const value = this.depthSelect.value;
+    this.depthSelect.value = "";
+    if (value) this.expand(Number(value));
+  }
+
+  pdf() {
+    this.kernel
+      .ask({ type: "pdf" }, "making PDF…")
+      .then(({ msg, buffers }) => download(new Blob([buffers[0]], { type: "application/pdf" }), msg.filename))
+      .catch(() => {});
+  }
+
+  // -- search ---------------------------------------------------------------------------
+
+  /** Highlight the matches of the query; ``typed``: the query changed, show the first. */
+  runSearch(typed) {
+    if (!this.drawing) return;
+    this.matches = findMatches(this.nodes, this.search.query);
+    if (typed || this.current >= this.matches.length) this.current = this.matches.length ? 0 : -1;
+    this.showMatches(typed ? "center" : null);
+  }
+
+  /** Go to the next (+1) or previous (-1) match, and select it. */
+  step(delta) {
+    if (!this.matches.length) return;
+    this.current = (this.current + delta + this.matches.length) % this.matches.length;
+    this.showMatches("select");
+  }
+
+  /** Mark the matches; ``go``: "center" the current one, or "select" it, or neither. */
+  showMatches(go) {
+    const drawn = this.matches.map((id) => this.drawing.standIn(id));
+    const hidden = drawn.filter((shown, i) => shown !== this.matches[i]).length;
+    const current = this.current >= 0 ? drawn[this.current] : null;
+    this.drawing.mark(drawn, current);
+    this.search.show(this.current, this.matches.length, hidden, this.kernel.live);
+    if (!current || !go) return;
+    if (go === "select") this.select(current, true);
+    else this.view.center(this.drawing.element(current));
+  }
+
+  /** Open every group that hides a match. */
+  reveal() {
+    const open = new Set(this.expanded);
+    for (const id of this.matches) {
+      for (let g = this.nodes[id].group; g; g = this.nodes[g]?.group) open.add(g);
+    }
+    this.expand([...open]);
+  }
+
+  setStatus(text, kind) {
+    this.status.textContent = text;
+    this.status.dataset.kind = kind;
+  }
+
+  destroy() {
+    this.view.destroy();
+  }
+}
+
+/** The node index with each ``source`` (an index into the shared source lines) resolved. */
+function withSources(nodes, sources) {
+  return Object.fromEntries(
+    Object.entries(nodes).map(([id, node]) => [id, node.source === undefined ? node : { ...node, source: sources[node.source] }]),
+  );
+}

@@ -1,0 +1,147 @@
+// The panels around the graph: the header line, findings, timing and program texts.
+import { h } from "./dom.js";
+import { Tabs } from "./tabs.js";
+import { basename } from "./describe.js";
+
+/** Function, device, stage times, cost, stage errors, and what printed while tracing. */
+export function headerView(header) {
+  const errors = Object.entries(header.errors ?? {});
+  return h(
+    "div",
+    { class: "jv-header" },
+    h("div", {}, h("b", { class: "jv-fn" }, header.fn_name), h("span", { class: "jv-dim" }, ` on ${header.device} · ${header.stages}`)),
+    (header.cost || header.memory) &&
+      h("div", { class: "jv-dim" }, [header.cost, header.memory].filter(Boolean).join(" · ")),
+    errors.map(([stage, message]) => h("div", { class: "jv-error-line" }, `${stage} failed: ${message}`)),
+    header.stdout &&
+      h("details", { class: "jv-stdout" }, h("summary", {}, "printed while tracing"), h("pre", {}, header.stdout)),
+  );
+}
+
+/** One card per finding: severity, line, what happened, the fix; ``show(ids, view)`` goes to
+ * its nodes in the graph. */
+export function findingsView(findings, show) {
+  if (!findings.length) return h("p", { class: "jv-placeholder" }, "No findings: jaxviz saw nothing to warn about.");
+  return h(
+    "div",
+    { class: "jv-findings" },
+    findings.map((f) =>
+      h(
+        "div",
+        { class: `jv-finding jv-sev-${f.severity}` },
+        h(
+          "div",
+          {},
+          h("b", {}, f.severity),
+          f.line != null && h("span", { class: "jv-dim", title: f.filename ?? "" }, ` · ${basename(f.filename ?? "")}:${f.line}`),
+          h("span", { class: "jv-dim" }, ` · ${f.kind}`),
+        ),
+        h("div", {}, f.message),
+        f.hint && h("div", {}, h("b", {}, "fix: "), f.hint),
+        f.view && h("button", { class: "jv-link", onclick: () => show(f.node_ids, f.view) }, "show in graph"),
+      ),
+    ),
+  );
+}
+
+const STAGE_COLOURS = { trace: "#93c5fd", lower: "#c4b5fd", compile: "#fca5a5", execute: "#86efac", other: "#d1d5db" };
+
+/**
+ * Timing (``Trace.timing.to_dict()``): the headline, the first call split into its stages,
+ * and the full table as Python writes it. ``measure``: run the timing now (null: no kernel).
+ */
+export function timingView(timing, measure) {
+  if (!timing) {
+    return h(
+      "div",
+      { class: "jv-placeholder" },
+      h("p", {}, "Not measured: the cell ran with --no-time, or the program does not compile. Timing runs the function many times."),
+      measure && h("button", { onclick: measure }, "measure eager vs jit now"),
+    );
+  }
+  const first = timing.first_call;
+  const stages = { ...timing.first_call_breakdown };
+  stages.other = Math.max(0, first.best - Object.values(stages).reduce((a, b) => a + b, 0));
+  let headline = `eager: ${timing.eager_note || "not measured"}`;
+  if (timing.speedup >= 1) {
+    headline = `jit is ${ratio(timing.speedup)} faster than eager per call`;
+    if (timing.break_even_calls) headline += `, and pays for its first call after ${timing.break_even_calls.toLocaleString("en")} calls`;
+  } else if (timing.speedup) {
+    headline = `jit is ${ratio(1 / timing.speedup)} slower than eager per call`;
+  }
+  return h(
+    "div",
+    { class: "jv-timing" },
+    h("p", { class: "jv-headline" }, headline),
+    h("div", { class: "jv-dim" }, `first call: ${seconds(first.best)}`),
+    h(
+      "div",
+      { class: "jv-bar", role: "img", "aria-label": "first call by stage" },
+      Object.entries(stages).map(([stage, time]) =>
+        h("span", { style: `flex-grow:${time};background:${STAGE_COLOURS[stage]}`, title: `${stage} ${seconds(time)}` }),
+      ),
+    ),
+    h(
+      "div",
+      { class: "jv-bar-keys" },
+      Object.entries(stages).map(([stage, time]) =>
+        h("span", { class: "jv-key" }, h("i", { style: `background:${STAGE_COLOURS[stage]}` }), `${stage} ${seconds(time)}`),
+      ),
+    ),
+    timing.warnings.map((warning) => h("div", { class: "jv-warn-line" }, warning)),
+    h("pre", {}, timing.text),
+  );
+}
+
+/** "7.61 µs", as jaxviz.timing.format_time writes it. */
+function seconds(value) {
+  for (const [unit, scale] of [["s", 1], ["ms", 1e3], ["µs", 1e6]]) {
+    if (value * scale >= 1) return `${Number((value * scale).toPrecision(3))} ${unit}`;
+  }
+  return `${Number((value * 1e9).toPrecision(3))} ns`;
+}
+
+function ratio(value) {
+  return value >= 100 ? `${Math.round(value).toLocaleString("en")}×` : `${Number(value.toPrecision(3))}×`;
+}
+
+const TEXTS = [
+  ["jaxpr", "jaxpr", "trace"],
+  ["stablehlo", "StableHLO", "lower"],
+  ["hlo", "HLO (compiled)", "compile"],
+];
+
+/** The program texts, one sub-tab each, with a copy button. */
+export function textsView(texts, errors) {
+  const items = TEXTS.map(([key, label, stage]) => {
+    const body = texts[key];
+    let panel;
+    if (body) {
+      const copy = h("button", { class: "jv-copy", onclick: () => copyText(body, copy) }, "copy");
+      panel = h("div", { class: "jv-text" }, copy, h("pre", {}, body));
+    } else {
+      const why = errors?.[stage] ? `the ${stage} stage failed: ${errors[stage]}` : `no ${stage} stage ran`;
+      panel = h("p", { class: "jv-placeholder" }, `No ${label} text: ${why}.`);
+    }
+    return { key, label, panel };
+  });
+  const tabs = new Tabs(items, () => {});
+  tabs.select("jaxpr");
+  return h("div", { class: "jv-texts" }, tabs.el, items.map((item) => item.panel));
+}
+
+async function copyText(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No clipboard API (an insecure page): the old way, through a selected textarea.
+    const area = h("textarea", { style: "position:fixed;opacity:0" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  button.textContent = "copied";
+  setTimeout(() => (button.textContent = "copy"), 1500);
+}
