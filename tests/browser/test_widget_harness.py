@@ -1,0 +1,472 @@
+"""The widget's interactions, in Chromium, on the harness page (a real TraceWidget behind a
+stand-in model, see harness.py) and on the static page (the .html export)."""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import jax
+import jax.numpy as jnp
+import pytest
+from jax import lax
+from playwright.sync_api import expect
+
+import jaxviz
+from jaxviz.display import html
+
+import programs as P
+from harness import ORIGIN, open_page, open_widget
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "<img src=x onerror=alert(1)></script>\"'{}\\N\nü"
+
+
+def nested(x):
+    def body(c, _):
+        c = lax.cond(c.sum() > 0, lambda v: v * 2.0, lambda v: v - 1.0, c)
+        return c, c.sum()
+
+    with jax.named_scope("outer"):
+        c, ys = lax.scan(body, x, None, length=3)
+    return c * ys.sum()
+
+
+@pytest.fixture(scope="module")
+def fori():
+    return jaxviz.trace(P.fori_fn, jnp.array([1.1, -1.1]))
+
+
+@pytest.fixture(scope="module")
+def nested_trace():
+    return jaxviz.trace(nested, jnp.ones(3))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def node(page, node_id):
+    return page.locator(f'.jv-canvas g[data-node="{node_id}"]')
+
+
+def drawn(page):
+    return set(page.eval_on_selector_all(".jv-canvas g[data-node]", "els => els.map(e => e.dataset.node)"))
+
+
+def transform(page):
+    """(x, y, k) of the drawing's pan/zoom transform."""
+    text = page.get_attribute(".jv-canvas > g", "transform") or ""
+    match = re.match(r"translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)", text)
+    assert match, text
+    return tuple(float(v) for v in match.groups())
+
+
+def inside(inner, outer, slack=1.0):
+    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+
+
+def center(box):
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def updates(widget):
+    """The trait updates the widget sent to the browser since it opened."""
+    return [data["state"] for kind, data, _ in widget.comm.history
+            if kind == "comm_msg" and data.get("method") == "update"]
+
+
+# -- what is shown ---------------------------------------------------------------------------
+
+
+def test_tabs_header_and_legend(guard, fori):
+    widget = open_widget(guard, fori)
+    page = guard.page
+    expect(page.locator(".jaxviz > .jv-tabs > .jv-tab")).to_have_text(
+        ["jaxpr graph", "HLO graph", f"findings ({len(fori.findings)})", "timing", "text"])
+    expect(page.locator(".jv-fn")).to_have_text("fori_fn")
+    expect(page.locator(".jv-header")).to_contain_text("compile")
+    assert drawn(page) == set(fori.graph().nodes)  # everything is drawn: the scan is open
+    open_groups = set(widget.expanded)  # drawn as frames, not coloured boxes
+    categories = {n.category for n in fori.graph().nodes.values() if n.id not in open_groups}
+    keys = page.eval_on_selector_all(".jv-legend .jv-key", "els => els.map(e => e.dataset.category)")
+    assert set(keys) == categories
+
+
+def test_placeholders_until_there_is_something_to_show(guard):
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    assert t.findings == [] and t.timing is None
+    open_widget(guard, t, live=False)
+    page = guard.page
+    page.get_by_role("tab", name="timing").click()
+    expect(page.locator(".jv-placeholder:visible")).to_contain_text("Not measured")
+    expect(page.get_by_role("button", name="measure eager vs jit now")).to_have_count(0)  # no kernel
+    page.get_by_role("tab", name="findings").click()
+    expect(page.locator(".jv-placeholder:visible")).to_contain_text("No findings")
+    page.get_by_role("tab", name="HLO graph").click()
+    expect(page.locator(".jv-placeholder:visible")).to_contain_text("holds the jaxpr graph only")
+
+
+def test_hlo_view_and_links_between_views(guard):
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    widget = open_widget(guard, t)
+    page = guard.page
+    (dot,) = t.graph().find(op="dot_general")
+    (hlo_dot,) = t.graph("hlo").find(op="dot")
+    node(page, dot.id).click()
+    details = page.locator(".jv-details")
+    expect(details).to_contain_text("In the HLO graph")
+    details.get_by_role("button", name=hlo_dot.label).click()  # follow the link
+    expect(page.get_by_role("tab", name="HLO graph")).to_have_attribute("aria-selected", "true")
+    expect(details.locator("h3")).to_have_text(hlo_dot.label)
+    expect(node(page, hlo_dot.id)).to_have_class(re.compile("jv-selected"))
+    assert widget.view == "hlo" and drawn(page) <= set(t.graph("hlo").nodes)
+    page.get_by_role("tab", name="jaxpr graph").click()
+    expect(node(page, dot.id)).to_be_visible()
+    assert widget.view == "jaxpr"
+
+
+def test_a_finding_shows_its_nodes(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    (finding,) = fori.findings
+    page.get_by_role("tab", name="findings (1)").click()
+    card = page.locator(".jv-finding")
+    expect(card).to_contain_text(finding.message)
+    expect(card).to_contain_text(f"fix: {finding.hint}")
+    card.get_by_role("button", name="show in graph").click()
+    expect(page.get_by_role("tab", name="jaxpr graph")).to_have_attribute("aria-selected", "true")
+    expect(node(page, finding.node_ids[0])).to_have_class(re.compile("jv-selected"))
+
+
+def test_timing_tab(guard):
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    t.time(budget=0.05)
+    open_widget(guard, t)
+    page = guard.page
+    page.get_by_role("tab", name="timing").click()
+    panel = page.locator(".jv-timing")
+    expect(panel.locator(".jv-headline")).to_contain_text("than eager per call" if t.timing.speedup else "eager:")
+    expect(panel.locator(".jv-bar > span")).to_have_count(5)  # trace, lower, compile, execute, other
+    expect(panel.locator("pre")).to_have_text(str(t.timing))
+
+
+def test_timing_can_be_measured_from_the_widget(guard):
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    widget = open_widget(guard, t)
+    page = guard.page
+    page.get_by_role("tab", name="timing").click()
+    page.get_by_role("button", name="measure eager vs jit now").click()
+    expect(page.locator(".jv-timing pre")).to_contain_text("jit, steady", timeout=60_000)
+    assert widget.timing == t.timing.to_dict()
+
+
+def test_pan_zoom_and_fit(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    viewport = page.locator(".jv-viewport").bounding_box()
+    # The wheel scrolls the notebook on until the widget has focus (or with Ctrl).
+    x0, y0, k0 = transform(page)
+    page.mouse.move(*center(viewport))
+    page.mouse.wheel(0, -300)
+    page.mouse.move(viewport["x"] + 10, viewport["y"] + 10)
+    page.mouse.down()  # focuses the widget
+    page.mouse.move(viewport["x"] + 130, viewport["y"] + 70, steps=6)
+    page.mouse.up()
+    x1, y1, k1 = transform(page)
+    assert (round(x1 - x0), round(y1 - y0), k1) == (120, 60, k0)
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(
+        "k => parseFloat(/scale\\(([^)]+)\\)/.exec(document.querySelector('.jv-canvas > g')"
+        ".getAttribute('transform'))[1]) > k * 1.2", arg=k1)
+
+    k2 = transform(page)[2]
+    page.get_by_role("button", name="zoom in").click()
+    assert transform(page)[2] == pytest.approx(k2 * 1.25)
+    page.get_by_role("button", name="zoom out").click()
+    page.get_by_role("button", name="zoom out").click()
+    assert transform(page)[2] == pytest.approx(k2 / 1.25)
+
+    page.get_by_role("button", name="fit to view (f)").click()
+    drawing = page.locator(".jv-canvas svg").bounding_box()
+    assert inside(drawing, viewport)
+    assert drawing["width"] > viewport["width"] * 0.3 or drawing["height"] > viewport["height"] * 0.6
+
+
+def test_hover_shows_a_card(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    node(page, "e2").hover()
+    tip = page.locator(".jv-tooltip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("mul")
+    expect(tip).to_contain_text("f32[2] · f32[2] → f32[2]")
+    expect(tip).to_contain_text("programs.py:25 in fori_fn")
+    expect(tip).to_contain_text("lax.fori_loop(0, 1000, lambda i, x: x * x, x)")
+    page.locator('.jv-canvas g[data-node="g0"] > text').hover()
+    expect(tip).to_contain_text("scan group · 2 ops inside")
+    expect(tip).to_contain_text("click to collapse")
+    page.mouse.move(1, 1)
+    expect(tip).to_be_hidden()
+
+
+def test_click_shows_details_and_data_flow(guard):
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    open_widget(guard, t)
+    page = guard.page
+    (dot,) = t.graph().find(op="dot_general")
+    (add,) = t.graph().find(op="add")
+    node(page, dot.id).click()
+    details = page.locator(".jv-details")
+    expect(details.locator("h3")).to_have_text(dot.label)
+    for text in ("dimension_numbers", "preferred_element_type", "programs.py:13 in fn",
+                 "return x @ W + b", "Used by", "add"):
+        expect(details).to_contain_text(text)
+    classes = page.eval_on_selector_all(
+        ".jv-canvas g[data-node]", "els => Object.fromEntries(els.map(e => [e.dataset.node, e.getAttribute('class')]))")
+    inputs = {n.id for n in t.graph().find(kind="input")}
+    assert all("jv-up" in classes[i] for i in inputs - {"i1"})  # W and x feed the dot, b does not
+    assert "jv-up" not in classes["i1"] and "jv-down" in classes[add.id] and "jv-selected" in classes[dot.id]
+    assert page.locator(".jv-canvas .edge.jv-flow").count() == 4  # W, x -> dot -> add -> result
+
+    details.get_by_role("button", name="add").click()  # follow a link
+    expect(details.locator("h3")).to_have_text("add")
+    expect(node(page, add.id)).to_have_class(re.compile("jv-selected"))
+    page.keyboard.press("Escape")
+    expect(details).to_be_hidden()
+    assert page.locator(".jv-canvas .jv-selected").count() == 0
+
+
+# -- talking to Python -----------------------------------------------------------------------
+
+
+def test_click_a_group_collapses_and_expands_it_in_place(guard, fori):
+    widget = open_widget(guard, fori)
+    page = guard.page
+    cluster = page.locator('.jv-canvas g.cluster[data-node="g0"]')
+    before = center(cluster.bounding_box())
+    sent_before = len(updates(widget))
+    cluster.locator("text").click()
+    collapsed = page.locator('.jv-canvas g.node[data-node="g0"]')
+    expect(collapsed).to_be_visible()
+    assert widget.expanded == [] and "e2" not in drawn(page)
+    # only what changed travels: the new drawing and the open groups, not the node index
+    assert all(set(state) <= {"svg", "expanded"} for state in updates(widget)[sent_before:])
+    after = center(collapsed.bounding_box())
+    assert after == pytest.approx(before, abs=2)  # the group stays where it was
+    expect(page.locator(".jv-details h3")).to_contain_text("scan")
+
+    collapsed.click()
+    expect(page.locator('.jv-canvas g.cluster[data-node="g0"]')).to_be_visible()
+    assert widget.expanded == ["g0"] and widget.svg == fori.layout().svg
+
+
+def test_expand_all_collapse_all_and_depth(guard, nested_trace):
+    widget = open_widget(guard, nested_trace)
+    page = guard.page
+    groups = {g.id for g in nested_trace.graph().groups}
+    clusters = page.locator(".jv-canvas g.cluster")
+    page.get_by_role("button", name="close every group").click()
+    expect(clusters).to_have_count(0)
+    assert widget.expanded == []
+    page.get_by_label("open groups to depth").select_option("2")
+    shallow = {g for g in groups if nested_trace.graph().depth(g) < 2}
+    expect(clusters).to_have_count(len(shallow))
+    assert set(widget.expanded) == shallow
+    page.get_by_role("button", name="open every group").click()
+    expect(clusters).to_have_count(len(groups))
+    assert set(widget.expanded) == groups
+
+
+def test_search_highlights_and_steps(guard, fori):
+    widget = open_widget(guard, fori)
+    page = guard.page
+    box = page.get_by_role("searchbox")
+    count = page.locator(".jv-count")
+    box.fill("mul")
+    expect(count).to_have_text("1 of 1")
+    expect(node(page, "e2")).to_have_class(re.compile("jv-current"))
+
+    page.get_by_role("button", name="close every group").click()
+    expect(count).to_have_text("1 of 1 (1 in closed groups)")
+    expect(node(page, "g0")).to_have_class(re.compile("jv-match"))
+    page.get_by_role("button", name="show hidden").click()
+    expect(node(page, "e2")).to_have_class(re.compile("jv-match"))
+    assert widget.expanded == ["g0"]
+
+    line = [i for i, n in widget.nodes.items() if "source" in n and widget.sources[n["source"]][1] == 25]
+    box.fill(":25")
+    expect(count).to_have_text(f"1 of {len(line)}")
+    box.press("Enter")
+    expect(count).to_have_text(f"2 of {len(line)}")
+    expect(page.locator(".jv-details")).to_be_visible()
+    box.press("Shift+Enter")
+    expect(count).to_have_text(f"1 of {len(line)}")
+    box.fill("no such thing")
+    expect(count).to_have_text("no match")
+    assert page.locator(".jv-canvas .jv-match").count() == 0
+
+
+def test_downloads(guard, fori):
+    widget = open_widget(guard, fori)
+    page = guard.page
+    with page.expect_download() as svg:
+        page.get_by_role("button", name="download SVG").click()
+    assert svg.value.suggested_filename == "fori_fn-jaxpr.svg"
+    assert open(svg.value.path(), encoding="utf-8").read() == widget.svg  # = Trace.export's
+
+    with page.expect_download() as png:
+        page.get_by_role("button", name="download PNG").click()
+    data = open(png.value.path(), "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = struct.unpack(">I", data[16:20])[0]
+    natural = page.evaluate("document.querySelector('.jv-canvas svg').width.baseVal.value")
+    assert width == round(natural * 2)
+
+    with page.expect_download() as pdf:
+        page.get_by_role("button", name="download PDF").click()
+    assert pdf.value.suggested_filename == "fori_fn-jaxpr.pdf"
+    assert open(pdf.value.path(), "rb").read().startswith(b"%PDF-")
+
+
+def test_keyboard(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    viewport = page.locator(".jv-viewport").bounding_box()
+    page.mouse.click(viewport["x"] + 5, viewport["y"] + 5)  # focus the widget
+    fitted = transform(page)
+    page.keyboard.press("/")
+    expect(page.get_by_role("searchbox")).to_be_focused()
+    page.keyboard.type("mul")
+    page.keyboard.press("Enter")
+    expect(page.locator(".jv-details")).to_be_visible()
+    page.keyboard.press("Escape")  # first Esc empties the search box
+    expect(page.get_by_role("searchbox")).to_have_value("")
+    page.keyboard.press("Escape")  # then clears the selection
+    expect(page.locator(".jv-details")).to_be_hidden()
+    page.get_by_role("button", name="zoom in").click()
+    assert transform(page) != fitted
+    page.keyboard.press("f")
+    assert transform(page) == pytest.approx(fitted)
+    # every control is reachable with Tab
+    page.get_by_role("button", name="zoom in").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="fit to view (f)")).to_be_focused()
+
+
+def test_follows_the_theme(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    label = '.jv-canvas g.cluster[data-node="g0"] > text'
+    style = "(el, prop) => getComputedStyle(el)[prop]"
+    assert page.eval_on_selector(label, style, "fill") == "rgb(31, 41, 55)"
+    page.evaluate("""() => {
+        document.body.style.setProperty('--jp-ui-font-color1', 'rgb(230, 230, 230)');
+        document.body.style.setProperty('--jp-layout-color0', 'rgb(17, 17, 17)');
+    }""")
+    assert page.eval_on_selector(label, style, "fill") == "rgb(230, 230, 230)"
+    assert page.eval_on_selector(".jv-area", style, "backgroundColor") == "rgb(17, 17, 17)"
+    assert page.eval_on_selector(".jv-fn", style, "color") == "rgb(230, 230, 230)"
+
+
+def test_texts_with_copy(guard, fori):
+    guard.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=ORIGIN)
+    open_widget(guard, fori)
+    page = guard.page
+    page.get_by_role("tab", name="text").click()
+    text = page.locator(".jv-text:visible pre")
+    expect(text).to_have_text(str(fori.jaxpr))
+    page.locator(".jv-text:visible").get_by_role("button", name="copy").click()
+    expect(page.locator(".jv-text:visible").get_by_role("button", name="copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == str(fori.jaxpr)
+    page.get_by_role("tab", name="StableHLO").click()
+    expect(text).to_contain_text("func.func public @main")
+    page.get_by_role("tab", name="HLO (compiled)").click()
+    expect(text).to_contain_text("HloModule")
+
+
+def test_a_failed_trace_opens_on_its_finding(guard):
+    t = jaxviz.trace(lambda v, n: jnp.full((n,), v), 2, 5)
+    open_widget(guard, t)
+    page = guard.page
+    expect(page.get_by_role("tab", name="findings (1)")).to_have_attribute("aria-selected", "true")
+    expect(page.locator(".jv-finding")).to_contain_text("static_argnums=(1,)")
+    expect(page.locator(".jv-error-line")).to_contain_text("trace failed")
+    for tab, name in (("jaxpr graph", "jaxpr"), ("HLO graph", "HLO")):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.locator(".jv-placeholder:visible")).to_have_text(
+            f"No {name} graph: the trace stage failed (the findings tab says why).")
+    page.get_by_role("tab", name="text").click()
+    expect(page.locator(".jv-placeholder:visible")).to_contain_text("the trace stage failed")
+
+
+@pytest.mark.parametrize("where", ["widget", "static page"])
+def test_hostile_names_stay_text(guard, where):
+    def f(inputs):
+        with jax.named_scope(HOSTILE):
+            return jnp.sin(inputs[HOSTILE]) * 2.0
+
+    t = jaxviz.trace(f, {HOSTILE: jnp.ones(2)})
+    dialogs = []
+    guard.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    if where == "widget":
+        open_widget(guard, t)
+    else:
+        open_page(guard, t)
+    page = guard.page
+    (inp,) = t.graph().find(kind="input")
+    node(page, inp.id).click()
+    expect(page.locator(".jv-details h3")).to_have_text(inp.label)
+    page.get_by_role("searchbox").fill("onerror")
+    expect(page.locator(".jv-count")).not_to_have_text("no match")
+    assert page.locator("img").count() == 0 and dialogs == []
+
+
+# -- without a kernel ------------------------------------------------------------------------
+
+
+def test_static_page_pans_hovers_and_says_expanding_needs_a_kernel(guard, fori):
+    open_page(guard, fori)
+    page = guard.page
+    expect(page.locator(".jv-note")).to_contain_text("need a running kernel")
+    for name in ("open every group", "close every group", "download PDF (needs a running kernel)"):
+        expect(page.get_by_role("button", name=name)).to_be_disabled()
+    viewport = page.locator(".jv-viewport").bounding_box()
+    x0, y0, _ = transform(page)
+    page.mouse.move(viewport["x"] + 10, viewport["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(viewport["x"] + 60, viewport["y"] + 30, steps=4)
+    page.mouse.up()
+    assert transform(page)[:2] == pytest.approx((x0 + 50, y0 + 20))
+    node(page, "e2").hover()
+    expect(page.locator(".jv-tooltip")).to_contain_text("programs.py:25")
+    node(page, "e0").click()
+    expect(page.locator(".jv-details h3")).to_have_text("copy")
+    page.locator('.jv-canvas g.cluster[data-node="g0"] > text').click()
+    expect(page.locator(".jv-status")).to_contain_text("need a running kernel")
+    expect(page.locator('.jv-canvas g.cluster[data-node="g0"]')).to_be_visible()  # unchanged
+    with page.expect_download() as svg:
+        page.get_by_role("button", name="download SVG").click()
+    assert 'id="n-e0"' in open(svg.value.path(), encoding="utf-8").read()
+
+
+def test_a_kernel_that_never_answers_is_reported(guard, fori):
+    open_widget(guard, fori)
+    page = guard.page
+    page.evaluate("window.harnessSilent = true")  # a notebook reopened without its kernel
+    page.get_by_role("button", name="close every group").click()
+    expect(page.locator(".jv-status")).to_contain_text("No answer from the kernel yet", timeout=15_000)
+
+
+def test_without_scripts_the_drawing_still_shows(guard, fori):
+    """Where scripts do not run (a viewer that drops them), the static block stays readable."""
+    text = re.sub(r"<script>.*?</script>", "", html.page(fori), flags=re.S)
+    guard.serve(f"{ORIGIN}/noscript.html", lambda: (text.encode(), "text/html"))
+    page = guard.page
+    page.goto(f"{ORIGIN}/noscript.html")
+    expect(page.get_by_text("needs JavaScript")).to_be_visible()
+    expect(page.get_by_text(fori.findings[0].message, exact=False)).to_be_visible()
+    drawing = page.locator(".jv-drawing svg").bounding_box()
+    assert drawing["height"] > 100 and page.locator(".jv-drawing").bounding_box()["height"] >= drawing["height"]
