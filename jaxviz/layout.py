@@ -44,6 +44,10 @@ EDGE_LABEL_LIMIT = 120
 #: Up to this many drawn edges, shape labels take part in the layout (neater, slower).
 LABELLED_EDGES = 60
 _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
+#: Code XLA removed: faded and dashed, whatever its colour class.
+_DIMMED_CLUSTER = 'style="rounded,dashed"; color="#d1d5db"; fontcolor="#9ca3af"; fontsize=10;'
+_DIMMED_NODE = ('style="rounded,filled,dashed", fillcolor="#f9fafb", color="#d1d5db", '
+                'fontcolor="#9ca3af"')
 #: An open unrolled loop keeps standing out: a thick orange frame.
 _REPEAT_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ed"; color="#f97316"; penwidth=2; fontsize=10;'
 
@@ -62,8 +66,10 @@ class Layout:
 class Layouter:
     """Lays out one graph, remembering recent expansion states (expanding is then instant)."""
 
-    def __init__(self, graph: Graph, cache_size: int = 32):
+    def __init__(self, graph: Graph, cache_size: int = 32, dimmed: frozenset[str] = frozenset()):
         self.graph = graph
+        #: Nodes drawn faded: code XLA removed (see Trace.dead_nodes).
+        self.dimmed = dimmed
         self._cache: OrderedDict[frozenset[str], Layout] = OrderedDict()
         self._cache_size = cache_size
 
@@ -71,7 +77,7 @@ class Layouter:
         if expanded in self._cache:
             self._cache.move_to_end(expanded)
             return self._cache[expanded]
-        dot, count = to_dot(self.graph, expanded)
+        dot, count = to_dot(self.graph, expanded, self.dimmed)
         result = Layout(dot=dot, svg=render(dot, "svg").decode("utf-8"), expanded=expanded,
                         node_count=count)
         self._cache[expanded] = result
@@ -117,8 +123,10 @@ def _silenced_stderr():
         os.close(saved)
 
 
-def to_dot(graph: Graph, expanded: frozenset[str]) -> tuple[str, int]:
-    """DOT text for one expansion state, and the number of drawn nodes."""
+def to_dot(graph: Graph, expanded: frozenset[str],
+           dimmed: frozenset[str] = frozenset()) -> tuple[str, int]:
+    """DOT text for one expansion state, and the number of drawn nodes; ``dimmed`` nodes and
+    groups are drawn faded and dashed."""
     view = project(graph, expanded)
     big = len(view.nodes) > BIG_LAYOUT
     lines = [
@@ -134,7 +142,7 @@ def to_dot(graph: Graph, expanded: frozenset[str]) -> tuple[str, int]:
     ]
     members = _members(graph, view)
     anchors: dict[str, str] = {}
-    _emit_group(graph, None, members, set(view.clusters), anchors, lines, indent="  ")
+    _emit_group(graph, None, members, set(view.clusters), dimmed, anchors, lines, indent="  ")
     # Edge labels become nodes of their own in dot's ranking; past a few dozen edges that
     # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
     label_attr = "label" if len(view.edges) <= LABELLED_EDGES else "xlabel"
@@ -161,16 +169,19 @@ def _members(graph: Graph, view: Projection) -> dict[str | None, list[str]]:
     return members
 
 
-def _emit_group(graph, group, members, clusters, anchors, lines, indent):
+def _emit_group(graph, group, members, clusters, dimmed, anchors, lines, indent):
     """Nodes of one cluster (``None``: top level), open sub-groups as nested clusters."""
     for node_id in members.get(group, ()):
         node = graph.nodes[node_id]
         if node_id in clusters:
             lines.append(f'{indent}subgraph "cluster_{node_id}" {{')
+            faded = node_id in dimmed
             lines.append(
-                f'{indent}  id="c-{node_id}"; class="jv-cluster jv-{node.category}"; '
+                f'{indent}  id="c-{node_id}"; class="jv-cluster jv-{node.category}'
+                f'{" jv-removed" if faded else ""}"; '
                 f"label={_html_label(_escape(node.label), bold=True)}; labeljust=l; "
-                + (_REPEAT_CLUSTER if node.category == "repeat" else _CLUSTER)
+                + (_DIMMED_CLUSTER if faded else
+                   _REPEAT_CLUSTER if node.category == "repeat" else _CLUSTER)
             )
             anchor = f'"anchor_{node_id}"'
             anchors[node_id] = anchor
@@ -178,17 +189,17 @@ def _emit_group(graph, group, members, clusters, anchors, lines, indent):
                 f"{indent}  {anchor} [shape=point, width=0.01, height=0.01, style=invis, "
                 f'label="", id="a-{node_id}"];'
             )
-            _emit_group(graph, node_id, members, clusters, anchors, lines, indent + "  ")
+            _emit_group(graph, node_id, members, clusters, dimmed, anchors, lines, indent + "  ")
             lines.append(f"{indent}}}")
         else:
-            lines.append(f"{indent}{_node_name(node_id)} [{_node_attrs(node)}];")
+            lines.append(f"{indent}{_node_name(node_id)} [{_node_attrs(node, node_id in dimmed)}];")
 
 
 def _node_name(node_id: str) -> str:
     return f'"{node_id}"'
 
 
-def _node_attrs(node: Node) -> str:
+def _node_attrs(node: Node, dimmed: bool = False) -> str:
     fill = CATEGORY_COLORS.get(node.category, CATEGORY_COLORS["other"])[0]
     text = _escape(node.label)
     if node.kind == "group":
@@ -200,7 +211,7 @@ def _node_attrs(node: Node) -> str:
             text += '<br/><font point-size="9" color="#4b5563">' + _escape(node.shape) + "</font>"
     else:
         attrs = ""
-    classes = f"jv-node jv-{node.kind} jv-{node.category}"
+    classes = f"jv-node jv-{node.kind} jv-{node.category}" + (" jv-removed" if dimmed else "")
     parts = [f'id="n-{node.id}"', f'class="{classes}"', f'fillcolor="{fill}"',
              f"label={_html_label(text, bold=node.kind == 'group')}"]
     tip = _tooltip(node)
@@ -208,6 +219,8 @@ def _node_attrs(node: Node) -> str:
         parts.append(f'tooltip="{_dot_string(tip)}"')
     if attrs:
         parts.append(attrs)
+    if dimmed:  # after the kind's style: the last value of an attribute wins
+        parts.append(_DIMMED_NODE)
     return ", ".join(parts)
 
 

@@ -166,11 +166,21 @@ class Trace:
 
         return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names)
 
+    @cached_property
+    def dead_nodes(self) -> frozenset[str]:
+        """jaxpr view nodes of code XLA removed (no output needs it): drawn dimmed."""
+        from jaxviz.analysis.removed import dead_nodes
+
+        if self.jaxpr is None:
+            return frozenset()
+        return dead_nodes(self.findings, self.graph("jaxpr"))
+
     def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
         """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""
         graph = self.graph(view)
         if view not in self._layouters:
-            self._layouters[view] = Layouter(graph)
+            self._layouters[view] = Layouter(graph, dimmed=self.dead_nodes if view == "jaxpr"
+                                             else frozenset())
         return self._layouters[view].layout(expansion(graph, expand))
 
     def export(self, path: str | os.PathLike, view: str = "jaxpr",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import xml.etree.ElementTree as ET
 
 import jax
 import jax.numpy as jnp
 import pytest
 from jax import lax
 
+import jaxviz
 import programs as P
 from jaxviz.analysis.removed import removed_findings
 from jaxviz.link import LinkReport, link, split_op_name
@@ -136,6 +138,29 @@ def test_a_dead_loop_is_one_finding(fn):
     assert finding.line == line_of(fn, "x = lax.")
     (group,) = [jaxpr_graph.nodes[i] for i in finding.node_ids]
     assert group.kind == "group"
+
+
+def _drawn_classes(trace, expand=None) -> dict[str, set[str]]:
+    """Drawn id (``e2``, ``g0``) -> the classes of its SVG element."""
+    svg = ET.fromstring(trace.layout(expand=expand).svg)
+    return {el.get("id")[2:]: set(el.get("class", "").split())
+            for el in svg.iter() if el.get("id", "")[:2] in ("n-", "c-")}
+
+
+def test_removed_code_is_drawn_dimmed():
+    t = jaxviz.trace(P.fori_fn, P.X)  # the whole loop is dead, the copy is the result
+    (loop,) = t.graph().groups
+    assert t.dead_nodes == {loop.id, *(n.id for n in t.graph().children(loop.id))}
+    classes = _drawn_classes(t, expand="all")
+    assert all("jv-removed" in classes[i] for i in t.dead_nodes)
+    assert not any("jv-removed" in c for i, c in classes.items() if i not in t.dead_nodes)
+    # the unrolled loop of stupid_fn: every multiply, and the folded group holding only them
+    t = jaxviz.trace(P.stupid_fn, P.X)
+    muls = {n.id for n in t.graph().find(op="mul")}
+    assert muls < t.dead_nodes and "jv-removed" in _drawn_classes(t)[t.graph().groups[0].id]
+    assert {t.graph().nodes[i].kind for i in t.dead_nodes - muls} == {"group"}
+    live = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    assert live.dead_nodes == frozenset()
 
 
 def test_removed_but_needed_equations_are_no_finding():

@@ -135,17 +135,20 @@ def view_state(trace: "Trace", view: str, expand: object = None) -> dict[str, An
     """One drawn view: its SVG, the open groups, and the node index."""
     layout = trace.layout(view, expand)
     other = next((v for v, note in views(trace).items() if v != view and note is None), None)
-    nodes, sources = node_index(trace.graph(view), trace.graph(other) if other else None)
+    dead = trace.dead_nodes if view == "jaxpr" else frozenset()
+    nodes, sources = node_index(trace.graph(view), trace.graph(other) if other else None, dead)
     return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
             "nodes": nodes, "sources": sources}
 
 
-def node_index(graph: Graph, other: Graph | None = None) -> tuple[dict[str, dict], list[list]]:
+def node_index(graph: Graph, other: Graph | None = None,
+               dead: frozenset[str] = frozenset()) -> tuple[dict[str, dict], list[list]]:
     """What the browser needs about every node (tooltips, details, search), empty fields left
     out: kind, op, label, category, shape, group, params, inputs [[producer id, shape]], size
     (ops inside a group), links [[id, label]] to the nodes of the ``other`` view (none when
-    that view cannot be drawn), and source: an index into the second result, the source
-    lines [file, line, function, code] (many nodes share one)."""
+    that view cannot be drawn), removed (true for ``dead`` nodes, code XLA removed), and
+    source: an index into the second result, the source lines [file, line, function, code]
+    (many nodes share one)."""
     inputs: dict[str, list[list[str]]] = defaultdict(list)
     for edge in graph.edges:
         inputs[edge.dst].append([edge.src, edge.label])
@@ -157,7 +160,7 @@ def node_index(graph: Graph, other: Graph | None = None) -> tuple[dict[str, dict
         links = [[i, other.nodes[i].label] for i in node.links if i in other.nodes] if other else []
         optional = {"shape": node.shape, "group": node.group, "params": node.params,
                     "links": links, "inputs": inputs.get(node.id),
-                    "size": graph.leaf_counts.get(node.id)}
+                    "size": graph.leaf_counts.get(node.id), "removed": node.id in dead}
         entry.update((key, value) for key, value in optional.items() if value)
         if node.source:
             entry["source"] = sources.setdefault(node.source, len(sources))

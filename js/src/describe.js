@@ -3,7 +3,9 @@
 // source) looks like
 //   {kind, op, label, category, shape?, group?, source?: [file, line, function, code],
 //    params?: {name: text}, inputs?: [[producer id, shape]], size?: ops inside,
-//    links?: [[id, label]] in the other view}
+//    links?: [[id, label]] in the other view, removed?: true for code XLA removed}
+
+export const REMOVED_TEXT = "removed by XLA: no output needs it";
 
 /** "cell.py:3 in fn", or "" when the node has no source line. */
 export function sourceText(node) {

@@ -1,7 +1,7 @@
 // The details panel beside the graph: everything about the selected node, with links to the
 // nodes it reads and feeds, the findings about it, and its counterparts in the other view.
 import { h, fill } from "./dom.js";
-import { kindText, sourceText } from "./describe.js";
+import { REMOVED_TEXT, kindText, sourceText } from "./describe.js";
 
 export class Details {
   /**
@@ -45,6 +45,7 @@ export class Details {
         h("button", { class: "jv-close", title: "Close (Esc)", "aria-label": "close details", onclick: () => actions.close() }, "×"),
       ),
       h("div", { class: "jv-dim" }, kindText(node), " · ", graph.legend.get(node.category) ?? node.category),
+      node.removed && h("div", { class: "jv-removed-note" }, REMOVED_TEXT),
       node.kind === "group" &&
         h(
           "div",

@@ -1,6 +1,6 @@
 // The hover card over the graph: what a node is, its shapes, and where it came from.
 import { h, fill } from "./dom.js";
-import { kindText, shapesText, sourceText } from "./describe.js";
+import { REMOVED_TEXT, kindText, shapesText, sourceText } from "./describe.js";
 
 export class Tooltip {
   constructor(container) {
@@ -16,6 +16,7 @@ export class Tooltip {
       this.el,
       h("div", { class: "jv-tip-title" }, node.label),
       h("div", { class: "jv-dim" }, kindText(node)),
+      node.removed && h("div", { class: "jv-removed-note" }, REMOVED_TEXT),
       shapesText(node) && h("div", { class: "jv-mono" }, shapesText(node)),
       sourceText(node) && h("div", { class: "jv-dim" }, sourceText(node)),
       code && h("div", { class: "jv-mono jv-code" }, code),

@@ -205,6 +205,10 @@ def test_hover_shows_a_card(guard, fori):
     expect(tip).to_contain_text("f32[2] · f32[2] → f32[2]")
     expect(tip).to_contain_text("programs.py:25 in fori_fn")
     expect(tip).to_contain_text("lax.fori_loop(0, 1000, lambda i, x: x * x, x)")
+    expect(tip).to_contain_text("removed by XLA: no output needs it")  # the loop is dead
+    node(page, "e0").hover()  # the copy is the result
+    expect(tip).to_contain_text("copy")
+    expect(tip).not_to_contain_text("removed by XLA")
     page.locator('.jv-canvas g[data-node="g0"] > text').hover()
     expect(tip).to_contain_text("scan group · 2 ops inside")
     expect(tip).to_contain_text("click to collapse")
