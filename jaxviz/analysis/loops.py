@@ -13,8 +13,11 @@ different lines are not a loop.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Hashable, Sequence
+
+import numpy as np
 
 from jaxviz import _compat
 from jaxviz.display.text import format_seconds
@@ -29,8 +32,9 @@ PERIOD_TRIES = 6
 #: Params that hold per-iteration static indices (``x[i]`` inside ``for i in range(n)``).
 INDEX_PARAMS = frozenset({"start_indices", "limit_indices", "index", "indices", "axis_index"})
 
-_MOD = (1 << 61) - 1
-_BASE = 1_000_003
+#: Param values that are their own key (the common case, kept off the slow path).
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
 
 
 @dataclass(frozen=True)
@@ -52,22 +56,19 @@ def equation_key(eqn: Any, line: Hashable) -> Hashable:
     Literal values and static indices are left out: ``x[i]`` changes its index each
     iteration, and the first iteration often adds a literal where later ones add a carry.
     """
-    params = []
-    for name, value in sorted(eqn.params.items()):
-        if name in INDEX_PARAMS:
-            continue
-        params.append((name, _param_key(value)))
+    params = tuple([(name, value if type(value) in _PLAIN else _param_key(value))
+                    for name, value in sorted(eqn.params.items()) if name not in INDEX_PARAMS])
     return (
         eqn.primitive.name,
-        tuple(_aval_key(v.aval) for v in eqn.invars),
-        tuple(_aval_key(v.aval) for v in eqn.outvars),
-        tuple(params),
+        tuple([_aval_key(v.aval) for v in eqn.invars]),
+        tuple([_aval_key(v.aval) for v in eqn.outvars]),
+        params,
         line,
     )
 
 
 def _aval_key(aval: Any) -> Hashable:
-    return (getattr(aval, "shape", None), str(getattr(aval, "dtype", "")))
+    return (getattr(aval, "shape", None), getattr(aval, "dtype", None))  # str(dtype) is slow
 
 
 def _param_key(value: Any) -> Hashable:
@@ -92,72 +93,69 @@ def find_runs(keys: Sequence[Hashable], eqns: Sequence[Any] | None = None,
     level: each run found is replaced by one token standing for "this block ×N", and the
     shorter sequence is searched again, so an outer loop's body may hold inner loops.
     """
-    tokens = [_Token(key, i, i + 1) for i, key in enumerate(keys)]
+    # Token i stands for equations starts[i]:stops[i], a whole loop when repeats[i] is set.
+    # Plain lists (ranges at first), not an object per token: 100k small objects cost more
+    # in garbage collection than the search itself.
+    keys = list(keys)
+    starts: Sequence[int] = range(len(keys))
+    stops: Sequence[int] = range(1, len(keys) + 1)
+    repeats: Sequence[int] = [0] * len(keys)
     while True:
-        runs = _runs_of([t.key for t in tokens], tokens, eqns, min_repeats)
+        runs = _runs_of(keys, starts, stops, eqns, min_repeats)
         if not runs:
             break
-        folded, i = [], 0
+        folded: tuple[list, list, list, list] = ([], [], [], [])
+        i = 0
         for run in runs:
-            folded.extend(tokens[i:run.start])
-            body = tuple(t.key for t in tokens[run.start:run.start + run.block])
-            first, last = tokens[run.start], tokens[run.stop - 1]
-            folded.append(_Token(("loop", body, run.repeats), first.start, last.stop,
-                                 run.repeats))
+            for column, values in zip(folded, (keys, starts, stops, repeats)):
+                column.extend(values[i:run.start])
+            body = tuple(keys[run.start:run.start + run.block])
+            for column, value in zip(folded, (("loop", body, run.repeats), starts[run.start],
+                                              stops[run.stop - 1], run.repeats)):
+                column.append(value)
             i = run.stop
-        folded.extend(tokens[i:])
-        tokens = folded
-    return [Run(t.start, (t.stop - t.start) // t.repeats, t.repeats)
-            for t in tokens if t.repeats]
+        for column, values in zip(folded, (keys, starts, stops, repeats)):
+            column.extend(values[i:])
+        keys, starts, stops, repeats = folded
+    return [Run(start, (stop - start) // count, count)
+            for start, stop, count in zip(starts, stops, repeats) if count]
 
 
-@dataclass(frozen=True)
-class _Token:
-    """A key standing for equations ``start:stop`` (a whole loop when ``repeats`` is set)."""
-
-    key: Hashable
-    start: int
-    stop: int
-    repeats: int = 0
-
-
-def _runs_of(keys, tokens, eqns, min_repeats) -> list[Run]:
+def _runs_of(keys, starts, stops, eqns, min_repeats) -> list[Run]:
     """Runs over one token sequence, left to right, smallest period first.
 
-    Linear in ``len(keys)``: candidate periods come from the distance to the next equal
-    key, and blocks are compared by prefix hashes.
+    Linear in ``len(keys)``: the periods tried at each position are the distances to the
+    next few equal keys (found for all positions at once by :func:`_candidate_periods`),
+    and blocks are compared as slices of integer codes, which stops at the first difference.
     """
     n = len(keys)
     if n < min_repeats:
         return []
     ids: dict[Hashable, int] = {}
-    codes = [ids.setdefault(k, len(ids) + 1) for k in keys]
-    prefix = [0] * (n + 1)
-    power = [1] * (n + 1)
-    for i, code in enumerate(codes):
-        prefix[i + 1] = (prefix[i] * _BASE + code) % _MOD
-        power[i + 1] = (power[i] * _BASE) % _MOD
+    codes = [ids.setdefault(k, len(ids)) for k in keys]
+    if max(Counter(codes).values()) < min_repeats:  # no key comes often enough for a loop
+        return []
+    candidates = _candidate_periods(np.array(codes), min_repeats)
+    has_candidates = candidates.any(axis=1).tolist()
 
-    def block_hash(start: int, length: int) -> int:
-        return (prefix[start + length] - prefix[start] * power[length]) % _MOD
-
-    following = [0] * n  # index of the next token with the same key, or n
-    last: dict[int, int] = {}
-    for i in range(n - 1, -1, -1):
-        following[i] = last.get(codes[i], n)
-        last[codes[i]] = i
+    def repeats_at(i: int, period: int) -> int:
+        """How many times the block ``codes[i:i + period]`` occurs back to back from ``i``."""
+        block, count = codes[i:i + period], 1
+        while codes[i + count * period:i + (count + 1) * period] == block:
+            count += 1
+        return count
 
     def period_at(i: int) -> int | None:
         """Smallest period whose block at ``i`` repeats at least ``min_repeats`` times."""
-        j = following[i]
-        for _ in range(PERIOD_TRIES):
-            period = j - i
-            if j >= n or period > MAX_BLOCK or i + period * min_repeats > n:
-                return None
-            first = block_hash(i, period)
-            if all(block_hash(i + r * period, period) == first for r in range(1, min_repeats)):
+        if not has_candidates[i]:
+            return None
+        for period in candidates[i].tolist():
+            if not period:
+                continue
+            first = codes[i:i + period]
+            if all(codes[k:k + period] == first
+                   for k in range(i + period, i + period * min_repeats, period)):
                 return period
-            j = following[j]
         return None
 
     runs: list[Run] = []
@@ -174,16 +172,40 @@ def _runs_of(keys, tokens, eqns, min_repeats) -> list[Run]:
         if inner is not None:
             i = inner
             continue
-        first, repeats = block_hash(i, period), min_repeats
-        while i + (repeats + 1) * period <= n and block_hash(i + repeats * period, period) == first:
-            repeats += 1
+        repeats = repeats_at(i, period)
         if eqns is not None:
-            start = tokens[i].start
-            repeats = _carried_repeats(eqns, start, tokens[i + period - 1].stop - start, repeats)
+            start = starts[i]
+            repeats = _carried_repeats(eqns, start, stops[i + period - 1] - start, repeats)
         if repeats >= min_repeats:
             runs.append(Run(i, period, repeats))
         i += period * repeats  # iterations that carry nothing to the next are no loop
     return runs
+
+
+def _candidate_periods(codes: np.ndarray, min_repeats: int) -> np.ndarray:
+    """``[i, t]``: the distance from ``i`` to the ``t+1``-th next equal code, where it could
+    be a loop period (at most MAX_BLOCK, room for ``min_repeats`` iterations, and every
+    iteration starting with the same code); 0 where not. The one step that looks at every
+    position, so it is vectorized."""
+    n = len(codes)
+    positions = np.arange(n)
+    order = np.argsort(codes, kind="stable")
+    same = codes[order[:-1]] == codes[order[1:]]
+    following = np.full(n + 1, n)  # the next position with the same code; n: none
+    following[order[:-1][same]] = order[1:][same]
+    candidates = np.zeros((n, PERIOD_TRIES), dtype=np.int64)
+    possible = np.ones(n, dtype=bool)  # once a period is too long, longer ones are too
+    j = following[:n]
+    for t in range(PERIOD_TRIES):
+        period = j - positions
+        possible &= (j < n) & (period <= MAX_BLOCK) & (positions + period * min_repeats <= n)
+        starts_match = possible.copy()
+        for r in range(2, min_repeats):
+            at = np.where(starts_match, positions + r * period, 0)
+            starts_match &= codes[at] == codes
+        candidates[:, t] = np.where(starts_match, period, 0)
+        j = following[j]
+    return candidates
 
 
 def _carried_repeats(eqns: Sequence[Any], start: int, block: int, repeats: int) -> int:
