@@ -174,6 +174,8 @@ class Projection:
     clusters: list[str]
     #: (src, dst) -> labels of the edges merged into that drawn edge.
     edges: dict[tuple[str, str], list[str]]
+    #: Every node -> the drawn node or cluster standing for it (itself when drawn).
+    stand_in: dict[str, str]
 
 
 def project(graph: Graph, expanded: Iterable[str]) -> Projection:
@@ -203,8 +205,9 @@ def project(graph: Graph, expanded: Iterable[str]) -> Projection:
         return None if group in expanded else group
 
     nodes, clusters = [], []
+    stand_in = {node_id: represent(node_id) for node_id in graph.nodes}
     for node in graph.nodes.values():
-        if represent(node.id) != node.id:
+        if stand_in[node.id] != node.id:
             continue
         if node.kind == "group" and node.id in expanded:
             clusters.append(node.id)
@@ -212,7 +215,7 @@ def project(graph: Graph, expanded: Iterable[str]) -> Projection:
             nodes.append(node.id)
     edges: dict[tuple[str, str], list[str]] = {}
     for edge in graph.edges:
-        src, dst = represent(edge.src), represent(edge.dst)
+        src, dst = stand_in[edge.src], stand_in[edge.dst]
         if src != dst:
             edges.setdefault((src, dst), []).append(edge.label)
-    return Projection(nodes, clusters, edges)
+    return Projection(nodes, clusters, edges, stand_in)

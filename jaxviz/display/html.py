@@ -49,7 +49,7 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
         state.update(widget.view_state(trace, view, expand))
         svg = inline_svg(state.pop("svg"))
     else:
-        state.update(view=view, expanded=[], nodes={}, sources=[])
+        state.update(widget.empty_view(view))
     script = widget.bundle("page.js")
     note = ("The interactive view of this trace needs JavaScript (in JupyterLab: trust the "
             "notebook, or run the cell)." if script else widget.MISSING_BUNDLE)

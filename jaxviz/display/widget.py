@@ -7,7 +7,9 @@ with messages, and Python answers each one (``js/src/kernel.js`` is the other en
 
     {"type": "expand", "id", "expand": "all" | "none" | depth | [group ids]}  re-lay out the view
     {"type": "view", "id", "view": "jaxpr" | "hlo"}                            switch views
+    {"type": "reveal", "id", "view", "node"}        that view, with the groups around node open
     {"type": "pdf", "id"}                                                      the view as PDF
+    {"type": "texts", "id"}                          the program texts (sent on first demand)
     {"type": "time", "id"}                                           measure eager vs jit now
 
     -> {"type": "busy", "id"} at once, then {"type": "done", "id", "error"?} once the traits
@@ -30,7 +32,7 @@ import traitlets
 from jaxviz.capture import STAGES
 from jaxviz.display import text
 from jaxviz.layout import CATEGORY_COLORS, render
-from jaxviz.model import Graph, SourceLoc
+from jaxviz.model import Graph, Node, Projection, SourceLoc, expansion, project
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
@@ -42,6 +44,11 @@ VIEW_NAMES = {"jaxpr": "jaxpr", "hlo": "HLO"}
 TEXT_LIMIT = 200_000
 #: Node index entries keep the source line's code this short.
 CODE_LIMIT = 200
+#: Edges between two drawn nodes listed one by one in their details, up to this many.
+MERGED_EDGES = 4
+#: Most boxes an interactive view draws: Graphviz takes seconds past about 2,000, and the
+#: kernel is busy meanwhile. ``Trace.export(..., expand="all")`` has no such limit.
+MAX_DRAWN = 2000
 MISSING_BUNDLE = (
     "jaxviz's browser bundle is missing from jaxviz/static: reinstall jaxviz, or build it with "
     "`npm --prefix js ci && npm --prefix js run build`."
@@ -65,14 +72,15 @@ def _esm_source() -> str:
 # -- the state the browser reads -------------------------------------------------------------
 
 
-def trace_state(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
+def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]:
     """What stays the same while the user explores: header, findings, texts, timing, legend,
-    views."""
+    views. ``text_limit`` None: no texts yet (the live widget sends them when its text tab
+    is first opened: a big program's texts would weigh more than all the rest)."""
     notes = views(trace)
     return {
-        "header": header(trace, text_limit),
+        "header": header(trace, text_limit or TEXT_LIMIT),
         "findings": findings(trace, notes),
-        "texts": texts(trace, text_limit),
+        "texts": texts(trace, text_limit) if text_limit else None,
         "timing": trace.timing.to_dict() if trace.timing is not None else None,
         "legend": [[category, colour, name] for category, (colour, name) in CATEGORY_COLORS.items()],
         "views": notes,
@@ -84,6 +92,9 @@ def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any
     result = []
     for finding in trace.findings:
         data = dataclasses.asdict(finding)
+        # node_ids run to thousands for a big loop: only the first, to show; view_state's
+        # node index says which findings concern each drawn node.
+        data["node"] = data.pop("node_ids")[0] if finding.node_ids else None
         data["view"] = next((view for view, note in notes.items() if note is None and finding.node_ids
                              and all(i in trace.graph(view).nodes for i in finding.node_ids)), None)
         result.append(data)
@@ -132,41 +143,95 @@ def views(trace: "Trace") -> dict[str, str | None]:
 
 
 def view_state(trace: "Trace", view: str, expand: object = None) -> dict[str, Any]:
-    """One drawn view: its SVG, the open groups, and the node index."""
+    """One drawn view: its SVG, the open groups, a note when most of it is folded away, the
+    index of what is drawn and the search entries of what is not (see node_index), which
+    drawn node stands for each finding's first node, and how deep groups nest."""
+    graph = trace.graph(view)
     layout = trace.layout(view, expand)
+    shown = project(graph, layout.expanded)
     other = next((v for v, note in views(trace).items() if v != view and note is None), None)
-    dead = trace.dead_nodes if view == "jaxpr" else frozenset()
-    nodes, sources = node_index(trace.graph(view), trace.graph(other) if other else None, dead)
+    concerns: dict[str, list[int]] = defaultdict(list)
+    for k, finding in enumerate(trace.findings):
+        for node_id in finding.node_ids:
+            concerns[node_id].append(k)
+    nodes, hidden, sources = node_index(
+        graph, shown, trace.graph(other) if other else None,
+        trace.dead_nodes if view == "jaxpr" else frozenset(), concerns)
+    firsts = [f.node_ids[0] if f.node_ids else None for f in trace.findings]
     return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
-            "nodes": nodes, "sources": sources}
+            "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
+            "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
+            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0)}
 
 
-def node_index(graph: Graph, other: Graph | None = None,
-               dead: frozenset[str] = frozenset()) -> tuple[dict[str, dict], list[list]]:
-    """What the browser needs about every node (tooltips, details, search), empty fields left
-    out: kind, op, label, category, shape, group, params, inputs [[producer id, shape]], size
-    (ops inside a group), links [[id, label]] to the nodes of the ``other`` view (none when
-    that view cannot be drawn), removed (true for ``dead`` nodes, code XLA removed), and
-    source: an index into the second result, the source lines [file, line, function, code]
-    (many nodes share one)."""
-    inputs: dict[str, list[list[str]]] = defaultdict(list)
-    for edge in graph.edges:
-        inputs[edge.dst].append([edge.src, edge.label])
+def empty_view(view: str) -> dict[str, Any]:
+    """The view traits of a view that cannot be drawn (its tab says why)."""
+    return {"view": view, "svg": "", "expanded": [], "folded": "", "nodes": {}, "hidden": [],
+            "sources": [], "finding_nodes": [], "depth": 0}
+
+
+def folded_note(graph: Graph, drawn: int) -> str:
+    """What the view leaves out, when closed groups hide most of the graph ("" otherwise)."""
+    boxes = sum(n.kind != "group" for n in graph.nodes.values())
+    if drawn * 2 > boxes:
+        return ""
+    return (f"{drawn:,} of {boxes:,} boxes drawn; the rest are inside closed groups: click "
+            "one to open it, or search to find what is inside.")
+
+
+def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
+               dead: frozenset[str] = frozenset(), concerns: dict[str, list[int]] | None = None,
+               ) -> tuple[dict[str, dict], list[list], list[list]]:
+    """What the browser needs about the nodes, sized by what is drawn, not by the program.
+
+    1. For each drawn node and open group (tooltips, details, search), empty fields left
+       out: kind, op, label, category, shape, group, params, inputs and outputs
+       [[drawn id, edge label]] as drawn, size (ops inside a group), links [[id, label]] to
+       the nodes of the ``other`` view, removed (true for ``dead`` nodes: code XLA removed),
+       findings (indices of the findings about it, from ``concerns``), and source.
+    2. Search entries for the nodes hidden in closed groups, alike ones merged:
+       [closed group standing for them, op, label, source, how many].
+    3. The source lines [file, line, function, code] that ``source`` fields index.
+    """
+    concerns = concerns or {}
+    flows: dict[str, dict[str, list[list[str]]]] = {"inputs": defaultdict(list),
+                                                     "outputs": defaultdict(list)}
+    for (src, dst), labels in shown.edges.items():
+        if len(labels) > MERGED_EDGES:  # into or out of a closed group: one line
+            distinct = ", ".join(dict.fromkeys(label for label in labels if label))
+            labels = [f"{distinct} ×{len(labels)}"]
+        for label in labels:
+            flows["inputs"][dst].append([src, label])
+            flows["outputs"][src].append([dst, label])
     sources: dict[SourceLoc, int] = {}
+
+    def source_of(node: Node) -> int | None:
+        return sources.setdefault(node.source, len(sources)) if node.source else None
+
     index = {}
+    drawn = set(shown.clusters) | set(shown.nodes)
     for node in graph.nodes.values():
+        if node.id not in drawn:
+            continue
+        node_id = node.id
         entry: dict[str, Any] = {"kind": node.kind, "op": node.op, "label": node.label,
                                  "category": node.category}
         links = [[i, other.nodes[i].label] for i in node.links if i in other.nodes] if other else []
         optional = {"shape": node.shape, "group": node.group, "params": node.params,
-                    "links": links, "inputs": inputs.get(node.id),
-                    "size": graph.leaf_counts.get(node.id), "removed": node.id in dead}
+                    "links": links, "inputs": flows["inputs"].get(node_id),
+                    "outputs": flows["outputs"].get(node_id),
+                    "size": graph.leaf_counts.get(node_id), "removed": node_id in dead,
+                    "findings": concerns.get(node_id)}
         entry.update((key, value) for key, value in optional.items() if value)
         if node.source:
-            entry["source"] = sources.setdefault(node.source, len(sources))
-        index[node.id] = entry
+            entry["source"] = source_of(node)
+        index[node_id] = entry
+    hidden: dict[tuple, int] = defaultdict(int)
+    for node in graph.nodes.values():
+        if node.id not in index:
+            hidden[(shown.stand_in[node.id], node.op, node.label, source_of(node))] += 1
     lines = [[src.filename, src.line, src.function, src.code[:CODE_LIMIT]] for src in sources]
-    return index, lines
+    return index, [[*key, count] for key, count in hidden.items()], lines
 
 
 def cut(body: str | None, limit: int) -> str | None:
@@ -186,8 +251,9 @@ class TraceWidget(anywidget.AnyWidget):
 
     header = traitlets.Dict().tag(sync=True)
     findings = traitlets.List().tag(sync=True)
-    #: Program texts by name (jaxpr, stablehlo, hlo); None where the stage failed.
-    texts = traitlets.Dict().tag(sync=True)
+    #: Program texts by name (jaxpr, stablehlo, hlo; None where the stage failed), or None
+    #: until the browser asks for them.
+    texts = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: ``Trace.timing.to_dict()``, or None while not measured.
     timing = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: [category, colour, name] for every node colour.
@@ -197,9 +263,17 @@ class TraceWidget(anywidget.AnyWidget):
     view = traitlets.Unicode("jaxpr").tag(sync=True)
     svg = traitlets.Unicode("").tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: Says so when closed groups hide most of the graph ("" otherwise).
+    folded = traitlets.Unicode("").tag(sync=True)
     #: The view graph's node index and the source lines it points to (see node_index).
     nodes = traitlets.Dict().tag(sync=True)
+    #: Search entries for what closed groups hide, and the source lines (see node_index).
+    hidden = traitlets.List().tag(sync=True)
     sources = traitlets.List().tag(sync=True)
+    #: For each finding, the drawn node standing for its first node (None: not in this view).
+    finding_nodes = traitlets.List().tag(sync=True)
+    #: How many levels groups nest (the "open to depth" choices).
+    depth = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, trace: "Trace", view: str = "jaxpr", expand: object = None, **kwargs: Any):
         self._trace = trace
@@ -215,7 +289,13 @@ class TraceWidget(anywidget.AnyWidget):
         if view not in views:
             raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
         if views[view] is not None:  # cannot be drawn: the tab says why
-            return {"view": view, "svg": "", "expanded": [], "nodes": {}, "sources": []}
+            return empty_view(view)
+        graph = self._trace.graph(view)
+        drawn = len(project(graph, expansion(graph, expand)).nodes)
+        if drawn > MAX_DRAWN:
+            raise ValueError(
+                f"that would draw {drawn:,} boxes, more than the {MAX_DRAWN:,} a view lays out "
+                "quickly: open groups one at a time, or export with expand='all'")
         state = view_state(self._trace, view, expand)
         self._expanded[view] = frozenset(state["expanded"])
         return state
@@ -225,6 +305,14 @@ class TraceWidget(anywidget.AnyWidget):
         with self.hold_sync():
             for name, value in self._view(self.views, view, expand).items():
                 setattr(self, name, value)
+
+    def _revealing(self, view: str, node_id: Any) -> frozenset[str]:
+        """The view's open groups (as last shown) and those around ``node_id``."""
+        if self.views.get(view, "unknown view") is not None:
+            raise ValueError(f"there is no {view} graph to show")
+        graph = self._trace.graph(view)
+        shown = self._expanded.get(view, expansion(graph))
+        return shown | _revealing_groups(graph, node_id)
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
@@ -244,17 +332,33 @@ class TraceWidget(anywidget.AnyWidget):
         elif kind == "view":
             view = str(request.get("view"))
             self._show(view, self._expanded.get(view))
+        elif kind == "reveal":  # open what hides a node (of this view or the other one)
+            view = str(request.get("view"))
+            self._show(view, self._revealing(view, request.get("node")))
         elif kind == "pdf":
             if self.view not in self._expanded:
                 raise ValueError(f"there is no {self.view} graph to export")
             layout = self._trace.layout(self.view, self._expanded[self.view])
             stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", self._trace.fn_name).strip("._") or "jaxviz"
             return {"type": "pdf", "filename": f"{stem}-{self.view}.pdf"}, [render(layout.dot, "pdf")]
+        elif kind == "texts":
+            self.texts = texts(self._trace)
         elif kind == "time":  # runs the user's function: only when the user asks
             self.timing = self._trace.time().to_dict()
         else:
             raise ValueError(f"unknown request {kind!r}")
         return {"type": "done"}, []
+
+
+def _revealing_groups(graph: Graph, node_id: Any) -> set[str]:
+    """The groups around a node, all of which must be open for it to be drawn."""
+    if not isinstance(node_id, str) or node_id not in graph.nodes:
+        raise ValueError(f"no node {node_id!r} in the {graph.view} graph")
+    groups, group = set(), graph.nodes[node_id].group
+    while group is not None:
+        groups.add(group)
+        group = graph.nodes[group].group
+    return groups
 
 
 def _expand_request(value: Any) -> object:

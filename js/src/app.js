@@ -16,7 +16,7 @@ export function createApp(el, model) {
   const kernel = new Kernel(model, (text, kind) => graph.setStatus(text, kind));
   const graph = new GraphPanel(model, kernel, root);
 
-  let selectInView = null; // a node to select once its view has been drawn
+  let textsAsked = false;
   const panels = {
     jaxpr: h("div", { class: "jv-panel" }),
     hlo: h("div", { class: "jv-panel" }),
@@ -31,7 +31,14 @@ export function createApp(el, model) {
       { key: "timing", label: "timing", panel: panels.timing },
       { key: "text", label: "text", panel: panels.text },
     ],
-    (key) => key in GRAPH_TABS && showGraphTab(key),
+    (key) => {
+      if (key in GRAPH_TABS) showGraphTab(key);
+      // Python sends the program texts when they are first wanted (they can be big).
+      if (key === "text" && model.get("texts") === null && kernel.live && !textsAsked) {
+        textsAsked = true;
+        kernel.ask({ type: "texts" }, "loading texts…").catch(() => (textsAsked = false));
+      }
+    },
   );
 
   /** A graph tab holds the graph panel when its view can be drawn, else says why not. */
@@ -46,19 +53,15 @@ export function createApp(el, model) {
       return;
     }
     fill(panels[view], graph.el);
-    graph.showView(view, selectInView);
-    selectInView = null;
+    graph.showView(view);
   }
 
-  /** "show in graph" of a finding: its view's tab, its first node selected. */
-  const showNodes = (ids, view) => {
-    if (view === model.get("view")) {
-      tabs.select(view);
-      graph.select(ids[0], true);
-    } else {
-      selectInView = ids[0]; // once the other view has arrived
-      tabs.select(view);
-    }
+  /** "show in graph" of a finding: its view's tab, its first node selected (its groups opened
+   * when the kernel is there; else the closed group holding it). */
+  const showFinding = (k) => {
+    const finding = (model.get("findings") ?? [])[k];
+    if (finding.view === model.get("view")) tabs.select(finding.view);
+    graph.showNode(finding.view, finding.node, (model.get("finding_nodes") ?? [])[k]);
   };
   const measure = () => kernel.ask({ type: "time" }, "timing eager vs jit…").catch(() => {});
 
@@ -84,13 +87,17 @@ export function createApp(el, model) {
     if (changed("header")) fill(header, headerView(model.get("header") ?? {}));
     if (changed("findings")) {
       const findings = model.get("findings") ?? [];
-      fill(panels.findings, findingsView(findings, showNodes));
+      fill(panels.findings, findingsView(findings, showFinding));
       tabs.setLabel("findings", findings.length ? `findings (${findings.length})` : "findings");
     }
     if (changed("timing")) fill(panels.timing, timingView(model.get("timing"), kernel.live && measure));
-    if (changed("texts")) fill(panels.text, textsView(model.get("texts") ?? {}, model.get("header")?.errors));
+    if (changed("texts")) {
+      const texts = model.get("texts");
+      fill(panels.text, texts ? textsView(texts, model.get("header")?.errors)
+        : h("p", { class: "jv-placeholder" }, kernel.live ? "Loading the program texts…" : NO_KERNEL));
+    }
     const views = changed("views");
-    if ([changed("svg"), changed("nodes"), changed("sources"), changed("expanded")].some(Boolean)) {
+    if (["svg", "nodes", "hidden", "sources", "expanded"].map(changed).some(Boolean)) {
       graph.render();
       // A new view arrived (a tab, or a link in the details panel, asked for it): show its tab.
       if (tabs.current in GRAPH_TABS && tabs.current !== model.get("view")) tabs.select(model.get("view"));

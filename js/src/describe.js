@@ -1,9 +1,10 @@
 // Short texts about a node of the view graph, shared by the tooltip, the details panel and
-// search. A node index entry (built by jaxviz/display/widget.py; graph.js resolves its
-// source) looks like
+// search. A node index entry (built by jaxviz/display/widget.py for each drawn node;
+// graph.js resolves its source) looks like
 //   {kind, op, label, category, shape?, group?, source?: [file, line, function, code],
-//    params?: {name: text}, inputs?: [[producer id, shape]], size?: ops inside,
-//    links?: [[id, label]] in the other view, removed?: true for code XLA removed}
+//    params?: {name: text}, inputs?, outputs?: [[drawn id, edge label]], size?: ops inside,
+//    links?: [[id, label]] in the other view, removed?: true for code XLA removed,
+//    findings?: [indices into the findings]}
 
 export const REMOVED_TEXT = "removed by XLA: no output needs it";
 
@@ -33,23 +34,4 @@ export function kindText(node) {
     return `${node.op} group${size}`;
   }
   return node.kind === "op" ? node.op : node.kind;
-}
-
-/** Consumers of each node: the inverse of the ``inputs`` lists. */
-export function consumers(nodes) {
-  const out = new Map();
-  for (const [id, node] of Object.entries(nodes)) {
-    for (const [src, shape] of node.inputs ?? []) {
-      if (!out.has(src)) out.set(src, []);
-      out.get(src).push([id, shape]);
-    }
-  }
-  return out;
-}
-
-/** Depth of a node: 0 at the top level, 1 inside a top-level group, ... */
-export function depth(nodes, id) {
-  let d = 0;
-  for (let g = nodes[id]?.group; g; g = nodes[g]?.group) d += 1;
-  return d;
 }

@@ -15,8 +15,8 @@ export class Details {
   }
 
   /**
-   * Show node ``id``. ``graph``: {nodes, consumers (Map), findings, legend (Map category ->
-   * name), expanded (Set), live (expanding possible), otherView}.
+   * Show node ``id``. ``graph``: {nodes, findings, legend (Map category -> name), expanded
+   * (Set), live (expanding possible), otherView}.
    */
   show(id, graph) {
     const node = graph.nodes[id];
@@ -35,7 +35,7 @@ export class Details {
 
     const hadFocus = this.el.contains(document.activeElement);
     const isOpen = graph.expanded.has(id);
-    const findings = graph.findings.filter((f) => (f.node_ids ?? []).includes(id));
+    const findings = (node.findings ?? []).map((k) => graph.findings[k]);
     fill(
       this.el,
       h(
@@ -58,7 +58,7 @@ export class Details {
         ),
       node.shape && [h("h4", {}, "Value"), h("div", { class: "jv-mono" }, node.shape)],
       list("Inputs", node.inputs ?? [], nodeButton),
-      list("Used by", graph.consumers.get(id) ?? [], nodeButton),
+      list("Used by", node.outputs ?? [], nodeButton),
       node.source && [
         h("h4", {}, "Source"),
         h("div", { title: node.source[0] }, sourceText(node)),

@@ -7,7 +7,6 @@ import { Drawing } from "./drawing.js";
 import { Tooltip } from "./tooltip.js";
 import { Details } from "./details.js";
 import { SearchBox, findMatches } from "./search.js";
-import { consumers, depth } from "./describe.js";
 import { downloadPng, downloadSvg } from "./exporting.js";
 
 const ZOOM_STEP = 1.25;
@@ -21,7 +20,6 @@ export class GraphPanel {
     this.matches = [];
     this.current = -1;
     this.anchor = null; // the group being opened or closed, to keep in place
-    this.selectAfter = null; // the node to select once the requested view arrives
 
     this.viewport = h("div", { class: "jv-viewport" });
     this.view = new SvgView(
@@ -33,7 +31,7 @@ export class GraphPanel {
     this.details = new Details(this.area, {
       select: (id) => this.select(id, true),
       toggle: (id) => this.toggle(id),
-      link: (id) => this.showView(this.otherView(), id),
+      link: (id) => this.showNode(this.otherView(), id),
       close: () => this.select(null),
     });
     this.search = new SearchBox({
@@ -75,7 +73,8 @@ export class GraphPanel {
       ),
       this.status,
     );
-    this.el = h("div", { class: "jv-graph" }, this.toolbar, this.area, this.legend);
+    this.foldNote = h("div", { class: "jv-folded", hidden: true });
+    this.el = h("div", { class: "jv-graph" }, this.toolbar, this.foldNote, this.area, this.legend);
 
     this.viewport.addEventListener("click", (event) => this.click(event));
     this.viewport.addEventListener("pointermove", (event) => this.hover(event));
@@ -87,13 +86,24 @@ export class GraphPanel {
   /** Draw the model's view; keeps the group just opened or closed where it was on screen. */
   render() {
     const svgText = this.model.get("svg");
-    const nodes = withSources(this.model.get("nodes") ?? {}, this.model.get("sources") ?? []);
+    const sources = this.model.get("sources") ?? [];
+    const nodes = withSources(this.model.get("nodes") ?? {}, sources);
     const viewChanged = this.model.get("view") !== this.drawnView;
     this.drawnView = this.model.get("view");
+    // The selection, or the closed group it went into (found through the previous index).
+    let selected = null;
+    for (let id = viewChanged ? null : this.selected; id && !selected; id = this.nodes[id]?.group) {
+      if (nodes[id]) selected = id;
+    }
     this.nodes = nodes;
-    this.consumers = consumers(nodes);
+    this.hidden = (this.model.get("hidden") ?? []).map(([standIn, op, label, source, count]) => ({
+      standIn, op, label, count, source: source === null ? undefined : sources[source],
+    }));
     this.expanded = new Set(this.model.get("expanded") ?? []);
     this.tooltip.hide();
+    const folded = this.model.get("folded") ?? "";
+    this.foldNote.textContent = folded;
+    this.foldNote.hidden = !folded;
     if (!svgText) return;
     this.drawing = new Drawing(this.view.show(svgText), nodes);
     // Size the box to the drawing; after expanding it only grows, so the page does not jump.
@@ -103,9 +113,7 @@ export class GraphPanel {
     if (anchor && !viewChanged) this.view.keepInPlace(anchor, this.anchor.before);
     else this.view.fit();
     this.anchor = null;
-    const follow = viewChanged && this.selectAfter; // a link or finding asked for this view
-    if (viewChanged) [this.selected, this.selectAfter] = [this.selectAfter ?? null, null];
-    this.select(this.selected && this.drawing.standIn(this.selected), Boolean(follow));
+    this.select(selected);
     this.runSearch(false);
     this.renderLegend();
     this.renderDepths();
@@ -125,12 +133,11 @@ export class GraphPanel {
   }
 
   renderDepths() {
-    const groups = Object.keys(this.nodes).filter((id) => this.nodes[id].kind === "group");
-    const deepest = Math.max(-1, ...groups.map((id) => depth(this.nodes, id)));
+    const levels = this.model.get("depth") ?? 0;
     const options = [h("option", { value: "" }, "open to depth…")];
-    for (let d = 1; d <= deepest + 1; d++) options.push(h("option", { value: d }, `depth ${d}`));
+    for (let d = 1; d <= levels; d++) options.push(h("option", { value: d }, `depth ${d}`));
     fill(this.depthSelect, options);
-    const none = groups.length === 0;
+    const none = levels === 0;
     for (const control of [...this.expandButtons, this.depthSelect]) control.disabled = none || !this.kernel.live;
   }
 
@@ -180,7 +187,6 @@ export class GraphPanel {
     }
     this.details.show(shown, {
       nodes: this.nodes,
-      consumers: this.consumers,
       findings: this.model.get("findings") ?? [],
       legend: new Map((this.model.get("legend") ?? []).map(([category, , name]) => [category, name])),
       expanded: this.expanded,
@@ -206,11 +212,25 @@ export class GraphPanel {
     this.kernel.ask({ type: "expand", expand: request }, "laying out…").catch(() => {});
   }
 
-  /** Switch to another view (then select node ``select`` of it, if given). */
-  showView(view, select = null) {
+  /** Switch to another view, as it was last shown. */
+  showView(view) {
     if (view === this.model.get("view")) return;
-    this.selectAfter = select;
     this.kernel.ask({ type: "view", view }, "laying out…").catch(() => {});
+  }
+
+  /** Select node ``id`` of ``view``: Python opens the groups hiding it (switching views if
+   * needed). With no kernel, ``fallback`` (what is drawn for it) is selected instead. */
+  showNode(view, id, fallback = null) {
+    if (view === this.model.get("view") && this.nodes[id]) {
+      this.select(id, true);
+    } else if (!this.kernel.live) {
+      this.select(view === this.model.get("view") ? fallback : null, true);
+    } else {
+      this.kernel
+        .ask({ type: "reveal", view, node: id }, "laying out…")
+        .then(() => this.select(id, true))
+        .catch(() => {});
+    }
   }
 
   openToDepth() {
@@ -231,7 +251,11 @@ export class GraphPanel {
   /** Highlight the matches of the query; ``typed``: the query changed, show the first. */
   runSearch(typed) {
     if (!this.drawing) return;
-    this.matches = findMatches(this.nodes, this.search.query);
+    const { drawn, hidden } = findMatches(this.nodes, this.hidden, this.search.query);
+    // Steps: drawn matches and the closed groups holding hidden ones, in drawing order.
+    const stops = new Set([...drawn, ...hidden.map((entry) => entry.standIn)]);
+    this.matches = Object.keys(this.nodes).filter((id) => stops.has(id));
+    this.hiddenMatches = hidden;
     if (typed || this.current >= this.matches.length) this.current = this.matches.length ? 0 : -1;
     this.showMatches(typed ? "center" : null);
   }
@@ -245,21 +269,20 @@ export class GraphPanel {
 
   /** Mark the matches; ``go``: "center" the current one, or "select" it, or neither. */
   showMatches(go) {
-    const drawn = this.matches.map((id) => this.drawing.standIn(id));
-    const hidden = drawn.filter((shown, i) => shown !== this.matches[i]).length;
-    const current = this.current >= 0 ? drawn[this.current] : null;
-    this.drawing.mark(drawn, current);
+    const hidden = this.hiddenMatches.reduce((sum, entry) => sum + entry.count, 0);
+    const current = this.current >= 0 ? this.matches[this.current] : null;
+    this.drawing.mark(this.matches, current);
     this.search.show(this.current, this.matches.length, hidden, this.kernel.live);
     if (!current || !go) return;
     if (go === "select") this.select(current, true);
     else this.view.center(this.drawing.element(current));
   }
 
-  /** Open every group that hides a match. */
+  /** Open the closed groups that hide matches (deeper ones show up closed: press again). */
   reveal() {
     const open = new Set(this.expanded);
-    for (const id of this.matches) {
-      for (let g = this.nodes[id].group; g; g = this.nodes[g]?.group) open.add(g);
+    for (const { standIn } of this.hiddenMatches) {
+      for (let g = standIn; g; g = this.nodes[g]?.group) open.add(g);
     }
     this.expand([...open]);
   }

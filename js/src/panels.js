@@ -18,14 +18,14 @@ export function headerView(header) {
   );
 }
 
-/** One card per finding: severity, line, what happened, the fix; ``show(ids, view)`` goes to
- * its nodes in the graph. */
+/** One card per finding: severity, line, what happened, the fix; ``show(index)`` goes to its
+ * first node in the graph. */
 export function findingsView(findings, show) {
   if (!findings.length) return h("p", { class: "jv-placeholder" }, "No findings: jaxviz saw nothing to warn about.");
   return h(
     "div",
     { class: "jv-findings" },
-    findings.map((f) =>
+    findings.map((f, index) =>
       h(
         "div",
         { class: `jv-finding jv-sev-${f.severity}` },
@@ -38,7 +38,7 @@ export function findingsView(findings, show) {
         ),
         h("div", {}, f.message),
         f.hint && h("div", {}, h("b", {}, "fix: "), f.hint),
-        f.view && h("button", { class: "jv-link", onclick: () => show(f.node_ids, f.view) }, "show in graph"),
+        f.view && h("button", { class: "jv-link", onclick: () => show(index) }, "show in graph"),
       ),
     ),
   );

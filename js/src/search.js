@@ -2,18 +2,21 @@
 // names), source code or function, or a line number ("12", ":12", "line 12").
 import { h } from "./dom.js";
 
-/** Ids of the nodes matching a query, in graph order. */
-export function findMatches(nodes, query) {
+/**
+ * What matches a query: ``drawn``, the ids of drawn nodes, in graph order, and ``hidden``,
+ * the entries ({standIn, op, label, source, count}) for nodes inside closed groups.
+ */
+export function findMatches(nodes, hidden, query) {
   const q = query.trim().toLowerCase();
-  if (!q) return [];
+  if (!q) return { drawn: [], hidden: [] };
   const line = /^(?:line\s*|l|:)?(\d+)$/.exec(q);
-  return Object.keys(nodes).filter((id) => {
-    const node = nodes[id];
+  const matches = (node) => {
     if (line) return node.source?.[1] === Number(line[1]);
     return [node.op, node.label, node.source?.[2], node.source?.[3]].some(
       (text) => text && text.toLowerCase().includes(q),
     );
-  });
+  };
+  return { drawn: Object.keys(nodes).filter((id) => matches(nodes[id])), hidden: hidden.filter(matches) };
 }
 
 /** The search box: type to highlight, Enter / Shift+Enter (or the arrows) to step. */

@@ -141,6 +141,21 @@ def test_a_finding_shows_its_nodes(guard, fori):
     expect(node(page, finding.node_ids[0])).to_have_class(re.compile("jv-selected"))
 
 
+def test_show_in_graph_opens_the_groups_hiding_the_node(guard):
+    t = jaxviz.trace(P.stupid_fn, P.X)
+    widget = open_widget(guard, t)
+    page = guard.page
+    (removed,) = [f for f in t.findings if f.kind == "removed-by-xla"]
+    first = removed.node_ids[0]  # a multiply inside the folded loop, not drawn
+    assert first not in drawn(page) and first not in widget.nodes
+    page.get_by_role("tab", name=re.compile("^findings")).click()
+    page.locator(".jv-finding", has_text="removed by XLA").get_by_role("button", name="show in graph").click()
+    expect(node(page, first)).to_have_class(re.compile("jv-selected"))
+    expect(page.locator(".jv-details")).to_contain_text("removed by XLA")
+    group = t.graph().nodes[first].group
+    assert group in widget.expanded and len(drawn(page)) <= 300  # its groups only, not all
+
+
 def test_timing_tab(guard):
     t = jaxviz.trace(P.fn, P.W, P.B, P.X)
     t.time(budget=0.05)
@@ -256,8 +271,13 @@ def test_click_a_group_collapses_and_expands_it_in_place(guard, fori):
     collapsed = page.locator('.jv-canvas g.node[data-node="g0"]')
     expect(collapsed).to_be_visible()
     assert widget.expanded == [] and "e2" not in drawn(page)
-    # only what changed travels: the new drawing and the open groups, not the node index
-    assert all(set(state) <= {"svg", "expanded"} for state in updates(widget)[sent_before:])
+    # only the view travels (drawing, open groups, the index of what is drawn now), not the
+    # findings, texts or header
+    sent = updates(widget)[sent_before:]
+    assert sent and all(set(state) <= {"svg", "expanded", "nodes", "hidden", "sources",
+                                       "folded", "finding_nodes"} for state in sent)
+    assert set(widget.nodes) == drawn(page) == {"i0", "e0", "g0", "o0"}
+    assert [entry[0] for entry in widget.hidden] == ["g0", "g0"]  # the loop's two ops
     after = center(collapsed.bounding_box())
     assert after == pytest.approx(before, abs=2)  # the group stays where it was
     expect(page.locator(".jv-details h3")).to_contain_text("scan")
