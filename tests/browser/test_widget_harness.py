@@ -428,11 +428,16 @@ def test_a_failed_trace_opens_on_its_finding(guard):
 
 @pytest.mark.parametrize("where", ["widget", "static page"])
 def test_hostile_names_stay_text(guard, where):
+    """A pytree key, a named scope (so HLO metadata too), the function's name and what it
+    printed while tracing, all hostile: shown as text in every tab, and no script runs."""
     def f(inputs):
+        print(HOSTILE)
         with jax.named_scope(HOSTILE):
             return jnp.sin(inputs[HOSTILE]) * 2.0
 
+    f.__name__ = f.__qualname__ = HOSTILE
     t = jaxviz.trace(f, {HOSTILE: jnp.ones(2)})
+    assert t.fn_name == HOSTILE and t.findings  # the print while tracing
     dialogs = []
     guard.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     if where == "widget":
@@ -440,11 +445,20 @@ def test_hostile_names_stay_text(guard, where):
     else:
         open_page(guard, t)
     page = guard.page
+    expect(page.locator(".jv-fn")).to_have_text(HOSTILE)
     (inp,) = t.graph().find(kind="input")
     node(page, inp.id).click()
     expect(page.locator(".jv-details h3")).to_have_text(inp.label)
     page.get_by_role("searchbox").fill("onerror")
     expect(page.locator(".jv-count")).not_to_have_text("no match")
+    page.get_by_role("tab", name=re.compile("^findings")).click()
+    expect(page.locator(".jv-finding").first).to_be_visible()
+    expect(page.locator(".jv-stdout pre")).to_have_text(HOSTILE + "\n")  # printed while tracing
+    if where == "widget":  # the static page holds the jaxpr view only
+        page.get_by_role("tab", name="HLO graph").click()
+        expect(page.locator(".jv-canvas g.node").first).to_be_visible()
+        page.locator(".jv-canvas g.node", has_text="sine").first.click()
+        expect(page.locator(".jv-details")).to_contain_text("op_name")
     assert page.locator("img").count() == 0 and dialogs == []
 
 
