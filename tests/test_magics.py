@@ -461,3 +461,28 @@ def test_recompiling_in_a_loop_is_reported_and_config_restored(kernel):
     assert "pad inputs to a few fixed shapes" in shown["text/plain"]
     assert cell.stderr == ""  # JAX's cache-miss explanations were collected, not printed
     assert kernel.eval("jax.config.jax_explain_cache_misses") is False
+
+
+def test_seed_globals_config_and_loop_through_the_magic(kernel):
+    """The blog's traps in one cell: a global array, a config dict, an unrolled loop."""
+    cell = kernel.run(
+        "%%jaxtrace --no-time\n"
+        "b_global = jnp.ones(2)\n"
+        "config = dict(relu=False)\n"
+        "def trapped(W, x):\n"
+        "    y = x @ W + b_global\n"
+        "    if config['relu']:\n"
+        "        y = jax.nn.relu(y)\n"
+        "    for _ in range(8):\n"
+        "        y = y * 2.0\n"
+        "    return y\n"
+        "trapped(W, x);\n"
+    )
+    (shown,) = trace_displays(cell, "trapped")
+    text = shown["text/plain"]
+    assert "line 5: global array `b_global` (f32[2], 8 B)" in text
+    assert "line 6: `config` (dict)" in text
+    assert "line 9: Python loop unrolled 8×" in text and "lax.fori_loop" in text
+    # in a kernel the output is the widget, with the static view beside it for nbconvert
+    assert "application/vnd.jupyter.widget-view+json" in shown
+    assert "unrolled 8" in shown["text/html"]
