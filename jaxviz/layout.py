@@ -43,6 +43,11 @@ BIG_LAYOUT = 150
 EDGE_LABEL_LIMIT = 120
 #: Up to this many drawn edges, shape labels take part in the layout (neater, slower).
 LABELLED_EDGES = 60
+#: An input or constant feeding more drawn boxes than this gets no edges, only a note of
+#: how many it feeds: edges from one node to every layer make dot take minutes, and say
+#: little (XLA's HLO dumper does the same with its parameters). Details list the uses.
+FANOUT_LIMIT = 8
+_FANNED_CATEGORIES = ("input", "const")
 _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
 #: Code XLA removed: faded and dashed, whatever its colour class.
 _DIMMED_CLUSTER = 'style="rounded,dashed"; color="#d1d5db"; fontcolor="#9ca3af"; fontsize=10;'
@@ -142,11 +147,15 @@ def to_dot(graph: Graph, expanded: frozenset[str],
     ]
     members = _members(graph, view)
     anchors: dict[str, str] = {}
-    _emit_group(graph, None, members, set(view.clusters), dimmed, anchors, lines, indent="  ")
+    fanned = _fanned_out(graph, view)
+    _emit_group(graph, None, members, set(view.clusters), (dimmed, fanned), anchors, lines,
+                indent="  ")
     # Edge labels become nodes of their own in dot's ranking; past a few dozen edges that
     # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
     label_attr = "label" if len(view.edges) <= LABELLED_EDGES else "xlabel"
     for (src, dst), edge_labels in view.edges.items():
+        if src in fanned:
+            continue
         attrs = [f"{label_attr}={_html_label(_edge_text(edge_labels))}"] if not big else []
         if src in anchors:
             attrs.append(f'ltail="cluster_{src}"')
@@ -169,7 +178,18 @@ def _members(graph: Graph, view: Projection) -> dict[str | None, list[str]]:
     return members
 
 
-def _emit_group(graph, group, members, clusters, dimmed, anchors, lines, indent):
+def _fanned_out(graph: Graph, view: Projection) -> dict[str, int]:
+    """Inputs and constants feeding more than FANOUT_LIMIT drawn boxes -> how many."""
+    uses: dict[str, int] = {}
+    for src, _ in view.edges:
+        uses[src] = uses.get(src, 0) + 1
+    return {src: count for src, count in uses.items()
+            if count > FANOUT_LIMIT and graph.nodes[src].category in _FANNED_CATEGORIES}
+
+
+def _emit_group(graph, group, members, clusters, marks, anchors, lines, indent):
+    """``marks``: (dimmed ids, fanned-out ids -> uses)."""
+    dimmed, fanned = marks
     """Nodes of one cluster (``None``: top level), open sub-groups as nested clusters."""
     for node_id in members.get(group, ()):
         node = graph.nodes[node_id]
@@ -189,17 +209,18 @@ def _emit_group(graph, group, members, clusters, dimmed, anchors, lines, indent)
                 f"{indent}  {anchor} [shape=point, width=0.01, height=0.01, style=invis, "
                 f'label="", id="a-{node_id}"];'
             )
-            _emit_group(graph, node_id, members, clusters, dimmed, anchors, lines, indent + "  ")
+            _emit_group(graph, node_id, members, clusters, marks, anchors, lines, indent + "  ")
             lines.append(f"{indent}}}")
         else:
-            lines.append(f"{indent}{_node_name(node_id)} [{_node_attrs(node, node_id in dimmed)}];")
+            attrs = _node_attrs(node, node_id in dimmed, fanned.get(node_id, 0))
+            lines.append(f"{indent}{_node_name(node_id)} [{attrs}];")
 
 
 def _node_name(node_id: str) -> str:
     return f'"{node_id}"'
 
 
-def _node_attrs(node: Node, dimmed: bool = False) -> str:
+def _node_attrs(node: Node, dimmed: bool = False, uses: int = 0) -> str:
     fill = CATEGORY_COLORS.get(node.category, CATEGORY_COLORS["other"])[0]
     text = _escape(node.label)
     if node.kind == "group":
@@ -211,6 +232,8 @@ def _node_attrs(node: Node, dimmed: bool = False) -> str:
             text += '<br/><font point-size="9" color="#4b5563">' + _escape(node.shape) + "</font>"
     else:
         attrs = ""
+    if uses:
+        text += f'<br/><font point-size="9" color="#4b5563">feeds {uses:,} boxes ↓</font>'
     classes = f"jv-node jv-{node.kind} jv-{node.category}" + (" jv-removed" if dimmed else "")
     parts = [f'id="n-{node.id}"', f'class="{classes}"', f'fillcolor="{fill}"',
              f"label={_html_label(text, bold=node.kind == 'group')}"]

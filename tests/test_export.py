@@ -120,3 +120,18 @@ def test_hostile_names_are_escaped_everywhere(tmp_path):
     dot = pygraphviz.AGraph(string=t.export(tmp_path / "h.dot").read_text())
     tooltip = dot.get_node(inp.id).attr["tooltip"]
     assert "<img src=x onerror=alert(1)></script>" in tooltip
+
+
+def test_an_input_feeding_many_boxes_draws_a_note_instead_of_edges():
+    def spread(w):
+        return [w * float(i) for i in range(12)]
+
+    t = jaxviz.trace(spread, jnp.ones(3))
+    (w,) = t.graph().find(kind="input")
+    dot = t.layout(expand="all").dot
+    assert f'"{w.id}" ->' not in dot and "feeds 12 boxes" in dot
+    from jaxviz.display.widget import node_index
+    from jaxviz.model import project
+
+    nodes, _, _ = node_index(t.graph(), project(t.graph(), frozenset()))
+    assert len(nodes[w.id]["outputs"]) == 12  # the details still list every use

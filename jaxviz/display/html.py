@@ -22,8 +22,9 @@ from jaxviz.display import widget
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
 
-#: Longest program text embedded in a static output: saved notebooks stay light.
-TEXT_LIMIT = 20_000
+#: Longest program text embedded in a static output, a preview: saved notebooks stay light
+#: (the live widget and the Trace have the whole texts).
+TEXT_LIMIT = 6_000
 
 #: Without scripts the drawing shows as plain inline SVG. Where HTML is sanitized instead (an
 #: untrusted notebook in JupyterLab drops <svg>, <style> and <script> but keeps their text),

@@ -44,6 +44,9 @@ VIEW_NAMES = {"jaxpr": "jaxpr", "hlo": "HLO"}
 TEXT_LIMIT = 200_000
 #: Node index entries keep the source line's code this short.
 CODE_LIMIT = 200
+#: Counterparts in the other view listed per node (a broadcast feeding a whole fused
+#: program links to thousands of HLO instructions); the rest are counted.
+LINK_LIMIT = 20
 #: Edges between two drawn nodes listed one by one in their details, up to this many.
 MERGED_EDGES = 4
 #: Most boxes an interactive view draws: Graphviz takes seconds past about 2,000, and the
@@ -187,7 +190,7 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
     1. For each drawn node and open group (tooltips, details, search), empty fields left
        out: kind, op, label, category, shape, group, params, inputs and outputs
        [[drawn id, edge label]] as drawn, size (ops inside a group), links [[id, label]] to
-       the nodes of the ``other`` view, removed (true for ``dead`` nodes: code XLA removed),
+       the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more), removed (true for ``dead`` nodes: code XLA removed),
        findings (indices of the findings about it, from ``concerns``), and source.
     2. Search entries for the nodes hidden in closed groups, alike ones merged:
        [closed group standing for them, op, label, source, how many].
@@ -216,9 +219,11 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
         node_id = node.id
         entry: dict[str, Any] = {"kind": node.kind, "op": node.op, "label": node.label,
                                  "category": node.category}
-        links = [[i, other.nodes[i].label] for i in node.links if i in other.nodes] if other else []
+        linked = [i for i in node.links if i in other.nodes] if other else []
+        links = [[i, other.nodes[i].label] for i in linked[:LINK_LIMIT]]
         optional = {"shape": node.shape, "group": node.group, "params": node.params,
-                    "links": links, "inputs": flows["inputs"].get(node_id),
+                    "links": links, "more_links": len(linked) - len(links),
+                    "inputs": flows["inputs"].get(node_id),
                     "outputs": flows["outputs"].get(node_id),
                     "size": graph.leaf_counts.get(node_id), "removed": node_id in dead,
                     "findings": concerns.get(node_id)}

@@ -3,7 +3,8 @@
 // graph.js resolves its source) looks like
 //   {kind, op, label, category, shape?, group?, source?: [file, line, function, code],
 //    params?: {name: text}, inputs?, outputs?: [[drawn id, edge label]], size?: ops inside,
-//    links?: [[id, label]] in the other view, removed?: true for code XLA removed,
+//    links?: [[id, label]] in the other view, more_links?: how many more,
+//    removed?: true for code XLA removed,
 //    findings?: [indices into the findings]}
 
 export const REMOVED_TEXT = "removed by XLA: no output needs it";

@@ -71,6 +71,7 @@ export class Details {
       list(`In the ${graph.otherView} graph`, node.links ?? [], ([other, label]) =>
         h("li", {}, h("button", { class: "jv-link", onclick: () => actions.link(other) }, label)),
       ),
+      node.more_links && h("div", { class: "jv-dim" }, `and ${node.more_links.toLocaleString("en")} more`),
     );
     this.el.hidden = false;
     if (hadFocus) this.el.focus(); // the focused link is gone: keep focus (and keys) in the widget
