@@ -270,6 +270,10 @@ def _link_outputs(jaxpr_graph: Graph, hlo_graph: Graph, direct: dict[str, list[s
             direct[hlo_id] = [jaxpr_id]
 
 
+#: Most jaxpr equations one HLO instruction is linked to when its inputs cannot tell them apart.
+MAX_AMBIGUOUS = 16
+
+
 class _Dataflow:
     """Who reads what, in both graphs: tells identical candidates apart by their inputs."""
 
@@ -280,6 +284,16 @@ class _Dataflow:
         self.hlo_operands: dict[str, list[str]] = defaultdict(list)
         for edge in hlo_graph.edges:
             self.hlo_operands[edge.dst].append(edge.src)
+        #: id(candidate list) -> (the list, its set): many HLO nodes share one cached list
+        #: of thousands of candidates (a long program's adds on one line); making its set
+        #: for each of them was quadratic.
+        self._sets: dict[int, tuple[list[str], set[str]]] = {}
+
+    def _as_set(self, candidates: list[str]) -> set[str]:
+        key = id(candidates)
+        if key not in self._sets:
+            self._sets[key] = (candidates, set(candidates))  # the list kept: ids stay unique
+        return self._sets[key][1]
 
     def narrow(self, hlo_id: str, candidates: list[str], direct: dict[str, list[str]],
                required: bool = False) -> list[str]:
@@ -291,15 +305,20 @@ class _Dataflow:
         """
         if len(candidates) <= 1 and not required:
             return candidates
-        wanted = set(candidates)
+        wanted = self._as_set(candidates)
         feeds = {j for src in self.hlo_operands[hlo_id] for j in direct.get(src, ())}
         reads = Counter(reader for j in feeds for reader in self.jaxpr_readers[j]
                         if reader in wanted)
-        reads.update(wanted & feeds)  # XLA split one equation in two (dot + bitcast)
+        reads.update(j for j in feeds if j in wanted)  # XLA split one equation in two
         if not reads:
-            return [] if required else candidates
-        best = max(reads.values())
-        return [c for c, count in reads.items() if count == best]
+            found = [] if required else candidates
+        else:
+            best = max(reads.values())
+            found = [c for c, count in reads.items() if count == best]
+        # Past a few, candidates are guesses (a long program repeating one op on one line,
+        # where XLA simplified away the op before): linking them all would also make every
+        # later instruction as ambiguous, and the linking quadratic.
+        return found if len(found) <= MAX_AMBIGUOUS else []
 
 
 def _fusions_link_members(hlo_graph: Graph) -> None:

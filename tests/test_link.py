@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import random
 import xml.etree.ElementTree as ET
 
 import jax
@@ -263,3 +264,22 @@ def test_split_op_name():
     assert split_op_name("jit(f)/transpose(jvp(a/b))/mul") == (["transpose(jvp(a/b))"], "mul")
     assert split_op_name("jit(f)/jit(inner)/cos") == (["jit(inner)"], "cos")
     assert split_op_name("x") == ([], "x")
+
+
+def test_links_stay_few_per_instruction_in_a_long_repetitive_program():
+    """One line's ops repeated thousands of times, some simplified away by XLA: an
+    instruction whose inputs cannot tell candidates apart links to a few, not to all."""
+    from jaxviz.link import MAX_AMBIGUOUS
+
+    ops = [jnp.negative, jnp.abs, jnp.floor, lambda v: v + 1.0, lambda v: v * 0.5,
+           lambda v: jnp.maximum(v, 0.0)]
+
+    def repetitive(x):
+        rng = random.Random(0)  # abs(abs(x)), floor(floor(x))... which XLA simplifies
+        for _ in range(800):
+            x = rng.choice(ops)(x)
+        return x
+
+    _, hlo_graph, report = linked(repetitive, P.X)
+    assert report.jaxpr_equations == 800  # unbounded, one instruction linked to 158
+    assert max(len(n.links) for n in hlo_graph.nodes.values() if n.op != "fusion") <= MAX_AMBIGUOUS
