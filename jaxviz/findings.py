@@ -15,6 +15,7 @@ class Finding:
     hint: str = ""
     line: int | None = None
     filename: str | None = None
+    #: The nodes of the jaxpr view it is about.
     node_ids: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:

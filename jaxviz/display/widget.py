@@ -91,15 +91,14 @@ def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]
 
 
 def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any]]:
-    """The findings as data, each with the view its nodes are in ("view": None if none)."""
+    """The findings as data, with "view": the jaxpr view when it can show their nodes."""
     result = []
     for finding in trace.findings:
         data = dataclasses.asdict(finding)
         # node_ids run to thousands for a big loop: only the first, to show; view_state's
         # node index says which findings concern each drawn node.
         data["node"] = data.pop("node_ids")[0] if finding.node_ids else None
-        data["view"] = next((view for view, note in notes.items() if note is None and finding.node_ids
-                             and all(i in trace.graph(view).nodes for i in finding.node_ids)), None)
+        data["view"] = "jaxpr" if finding.node_ids and notes.get("jaxpr") is None else None
         result.append(data)
     return result
 
@@ -154,13 +153,14 @@ def view_state(trace: "Trace", view: str, expand: object = None) -> dict[str, An
     shown = project(graph, layout.expanded)
     other = next((v for v, note in views(trace).items() if v != view and note is None), None)
     concerns: dict[str, list[int]] = defaultdict(list)
-    for k, finding in enumerate(trace.findings):
+    mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
+    for k, finding in enumerate(mine):
         for node_id in finding.node_ids:
             concerns[node_id].append(k)
     nodes, hidden, sources = node_index(
         graph, shown, trace.graph(other) if other else None,
         trace.dead_nodes if view == "jaxpr" else frozenset(), concerns)
-    firsts = [f.node_ids[0] if f.node_ids else None for f in trace.findings]
+    firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
     return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
             "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
