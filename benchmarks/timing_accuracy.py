@@ -2,9 +2,11 @@
 
 For three workloads, jaxviz's ``Timing.jit.best`` and a reference (``timeit.repeat`` of
 ``jax.block_until_ready(jitted(*args))`` with the same loops and runs, after warm-up) are
-measured in the same process, interleaved round by round; the table shows the median over
-the rounds of each side's best (a median, so one round disturbed by other load does not
-decide). Goal: the ratio within ±10%.
+measured in the same process as pairs, one pair a round, which of the two goes first
+alternating. The table shows each side's median best and the median of the rounds' ratios
+with their range: pairing cancels the machine's slow drifts (a shared machine's dispatch
+time wanders by tens of percent), the median one disturbed round. Goal: the median ratio
+within ±10%.
 
     python -m benchmarks.timing_accuracy        (or: python benchmarks/timing_accuracy.py)
 """
@@ -22,7 +24,7 @@ import jax.numpy as jnp
 
 from jaxviz.timing import format_time, measure
 
-ROUNDS = 5
+ROUNDS = 9
 BUDGET = 0.8
 TOLERANCE = 0.10
 
@@ -58,10 +60,12 @@ class Row:
     name: str
     jaxviz_best: float
     reference_best: float
+    #: jaxviz / reference, one per round.
+    ratios: list[float]
 
     @property
     def ratio(self) -> float:
-        return self.jaxviz_best / self.reference_best
+        return statistics.median(self.ratios)
 
     @property
     def within(self) -> bool:
@@ -78,18 +82,27 @@ def compare(name: str, fn: Callable, args: tuple[Any, ...]) -> Row:
     jitted = jax.jit(fn)
     jax.block_until_ready(jitted(*args))  # compile and warm up the reference
     ours, theirs = [], []
-    for _ in range(ROUNDS):
+    loops, runs = 0, 0
+    for i in range(ROUNDS):
+        # Odd rounds time the reference first, with the loops jaxviz chose the round before.
+        reference_first = i % 2 == 1
+        if reference_first:
+            theirs.append(reference_best(jitted, args, loops, runs))
         steady = measure(fn, args, budget=BUDGET).jit
         ours.append(steady.best)
-        theirs.append(reference_best(jitted, args, steady.loops, steady.runs))
-    return Row(name, statistics.median(ours), statistics.median(theirs))
+        loops, runs = steady.loops, steady.runs
+        if not reference_first:
+            theirs.append(reference_best(jitted, args, loops, runs))
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    return Row(name, statistics.median(ours), statistics.median(theirs), ratios)
 
 
 def table(rows: list[Row]) -> str:
-    header = ("workload", "jaxviz best", "reference best", "ratio", "within ±10%")
+    header = ("workload", "jaxviz best", "reference best", "ratio", "rounds' range",
+              "within ±10%")
     cells = [header] + [
         (r.name, format_time(r.jaxviz_best), format_time(r.reference_best), f"{r.ratio:.3f}",
-         "yes" if r.within else "no")
+         f"{min(r.ratios):.2f}–{max(r.ratios):.2f}", "yes" if r.within else "no")
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
@@ -103,7 +116,7 @@ def main() -> None:
     rows = [compare(name, fn, args) for name, fn, args in workloads()]
     device = jax.devices()[0]
     print(f"jaxviz timing accuracy: jit steady-state best vs timeit reference "
-          f"({device.platform}, {device.device_kind}, jax {jax.__version__}; median of {ROUNDS} rounds)")
+          f"({device.platform}, {device.device_kind}, jax {jax.__version__}; {ROUNDS} paired rounds)")
     print(table(rows))
     print(f"({time.perf_counter() - start:.1f} s)")
 
