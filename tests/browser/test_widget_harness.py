@@ -156,6 +156,24 @@ def test_show_in_graph_opens_the_groups_hiding_the_node(guard):
     assert group in widget.expanded and len(drawn(page)) <= 300  # its groups only, not all
 
 
+def test_a_big_graph_says_it_is_folded_and_refuses_to_draw_everything(guard):
+    def long_loop(x):
+        for _ in range(2500):
+            x = jnp.sin(x)
+        return x
+
+    t = jaxviz.trace(long_loop, P.X)
+    widget = open_widget(guard, t)
+    page = guard.page
+    expect(page.locator(".jv-folded")).to_contain_text(
+        f"{len(drawn(page))} of {len(t.graph().nodes) - len(t.graph().groups):,} boxes drawn")
+    before = set(widget.expanded)
+    page.get_by_role("button", name="open every group").click()
+    expect(page.locator(".jv-status")).to_contain_text("that would draw")
+    expect(page.locator(".jv-status")).to_contain_text("open groups one at a time")
+    assert set(widget.expanded) == before  # the view stays as it was
+
+
 def test_timing_tab(guard):
     t = jaxviz.trace(P.fn, P.W, P.B, P.X)
     t.time(budget=0.05)
