@@ -152,14 +152,16 @@ def view_state(trace: "Trace", view: str, expand: object = None) -> dict[str, An
     layout = trace.layout(view, expand)
     shown = project(graph, layout.expanded)
     other = next((v for v, note in views(trace).items() if v != view and note is None), None)
-    concerns: dict[str, list[int]] = defaultdict(list)
+    # Which findings each drawn node is (or, a closed group, holds nodes) about.
+    concerns: dict[str, dict[int, None]] = defaultdict(dict)
     mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
     for k, finding in enumerate(mine):
         for node_id in finding.node_ids:
-            concerns[node_id].append(k)
+            concerns[shown.stand_in[node_id]][k] = None
     nodes, hidden, sources = node_index(
         graph, shown, trace.graph(other) if other else None,
-        trace.dead_nodes if view == "jaxpr" else frozenset(), concerns)
+        trace.dead_nodes if view == "jaxpr" else frozenset(),
+        {node_id: list(ks) for node_id, ks in concerns.items()})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
     return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
@@ -190,8 +192,10 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
     1. For each drawn node and open group (tooltips, details, search), empty fields left
        out: kind, op, label, category, shape, group, params, inputs and outputs
        [[drawn id, edge label]] as drawn, size (ops inside a group), links [[id, label]] to
-       the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more), removed (true for ``dead`` nodes: code XLA removed),
-       findings (indices of the findings about it, from ``concerns``), and source.
+       the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more),
+       removed (true for ``dead`` nodes: code XLA removed), findings (indices of the
+       findings about it or, for a closed group, about nodes inside it, from
+       ``concerns``), and source.
     2. Search entries for the nodes hidden in closed groups, alike ones merged:
        [closed group standing for them, op, label, source, how many].
     3. The source lines [file, line, function, code] that ``source`` fields index.

@@ -61,7 +61,7 @@ export function createApp(el, model) {
   const showFinding = (k) => {
     const finding = (model.get("findings") ?? [])[k];
     if (finding.view === model.get("view")) tabs.select(finding.view);
-    graph.showNode(finding.view, finding.node, (model.get("finding_nodes") ?? [])[k]);
+    graph.showNode(finding.view, finding.node, (model.get("finding_nodes") ?? [])[k], k);
   };
   const measure = () => kernel.ask({ type: "time" }, "timing eager vs jit…").catch(() => {});
 

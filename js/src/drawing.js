@@ -6,7 +6,7 @@
 // "anchor_ID". Graphviz titles every edge "SRC->DST" with those node names.
 
 const XLINK = "http://www.w3.org/1999/xlink";
-const HIGHLIGHTS = ["jv-selected", "jv-up", "jv-down", "jv-flow", "jv-match", "jv-current"];
+const HIGHLIGHTS = ["jv-selected", "jv-up", "jv-down", "jv-flow", "jv-match", "jv-current", "jv-concerned"];
 
 export class Drawing {
   /** ``svg``: the drawing's root element; ``nodes``: the view graph's node index. */
@@ -94,7 +94,7 @@ export class Drawing {
 
   /** Mark a selection and its data flow; everything else is dimmed by CSS. */
   select(id) {
-    this.clear(["jv-selected", "jv-up", "jv-down", "jv-flow"]);
+    this.clear(["jv-selected", "jv-up", "jv-down", "jv-flow", "jv-concerned"]);
     this.svg.classList.toggle("jv-focus", id !== null);
     if (id === null) return;
     const { seeds, up, down, edges } = this.flow(id);
@@ -102,6 +102,11 @@ export class Drawing {
     for (const other of up) this.elements.get(other).classList.add("jv-up");
     for (const other of down) this.elements.get(other).classList.add("jv-down");
     for (const edge of edges) edge.classList.add("jv-flow");
+  }
+
+  /** Outline the nodes a finding is about (cleared with the next selection). */
+  markFinding(ids) {
+    for (const id of ids) this.elements.get(id)?.classList.add("jv-concerned");
   }
 
   /** Mark search matches (drawn ids) and the current one. */

@@ -219,18 +219,29 @@ export class GraphPanel {
   }
 
   /** Select node ``id`` of ``view``: Python opens the groups hiding it (switching views if
-   * needed). With no kernel, ``fallback`` (what is drawn for it) is selected instead. */
-  showNode(view, id, fallback = null) {
+   * needed). With no kernel, ``fallback`` (what is drawn for it) is selected instead.
+   * ``finding``: the index of a finding to mark all the drawn nodes of, too. */
+  showNode(view, id, fallback = null, finding = null) {
+    const show = (target) => {
+      this.select(target, true);
+      if (finding !== null) this.markFinding(finding);
+    };
     if (view === this.model.get("view") && this.nodes[id]) {
-      this.select(id, true);
+      show(id);
     } else if (!this.kernel.live) {
-      this.select(view === this.model.get("view") ? fallback : null, true);
+      show(view === this.model.get("view") ? fallback : null);
     } else {
       this.kernel
         .ask({ type: "reveal", view, node: id }, "laying out…")
-        .then(() => this.select(id, true))
+        .then(() => show(id))
         .catch(() => {});
     }
+  }
+
+  /** Outline every drawn node that finding ``k`` is about (closed groups holding such). */
+  markFinding(k) {
+    const ids = Object.keys(this.nodes).filter((id) => this.nodes[id].findings?.includes(k));
+    this.drawing.markFinding(ids);
   }
 
   openToDepth() {

@@ -154,6 +154,12 @@ def test_show_in_graph_opens_the_groups_hiding_the_node(guard):
     expect(page.locator(".jv-details")).to_contain_text("removed by XLA")
     group = t.graph().nodes[first].group
     assert group in widget.expanded and len(drawn(page)) <= 300  # its groups only, not all
+    # the finding's other multiplies: outlined where drawn, or the closed groups holding them
+    k = t.findings.index(removed)
+    about = {i for i, n in widget.nodes.items() if k in n.get("findings", [])}
+    assert len(about) > 1 and first in about
+    outlined = set(page.eval_on_selector_all(".jv-canvas .jv-concerned", "els => els.map(e => e.dataset.node)"))
+    assert outlined == about
 
 
 def test_a_big_graph_says_it_is_folded_and_refuses_to_draw_everything(guard):
