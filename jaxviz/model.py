@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
+from typing import Iterable, Iterator
 
 #: Node kinds. A "group" holds other nodes (nested jaxprs, named scopes, fusions).
 NODE_KINDS = ("op", "input", "const", "output", "group")
@@ -92,12 +92,16 @@ class Graph:
     def groups(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind == "group"]
 
+    def ancestors(self, node_id: str) -> Iterator[str]:
+        """The groups around a node, innermost first."""
+        group = self.nodes[node_id].group
+        while group is not None:
+            yield group
+            group = self.nodes[group].group
+
     def depth(self, node_id: str) -> int:
         """0 for top-level nodes, 1 for members of a top-level group, and so on."""
-        depth, group = 0, self.nodes[node_id].group
-        while group is not None:
-            depth, group = depth + 1, self.nodes[group].group
-        return depth
+        return sum(1 for _ in self.ancestors(node_id))
 
     @cached_property
     def leaf_counts(self) -> dict[str, int]:

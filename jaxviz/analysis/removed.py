@@ -74,21 +74,14 @@ def dead_nodes(findings: list[Finding], graph: Graph) -> frozenset[str]:
     """What to draw dimmed: the nodes of the "removed by XLA" findings, everything inside
     them, and the groups (a folded Python loop, a scope) holding nothing else."""
     units = {i for f in findings if f.kind == "removed-by-xla" for i in f.node_ids}
-    dead = {n.id for n in graph.nodes.values() if _within(graph, n.id, units)}
+    dead = {n.id for n in graph.nodes.values()
+            if n.id in units or any(g in units for g in graph.ancestors(n.id))}
     groups = sorted((n.id for n in graph.groups if n.id not in dead), key=graph.depth, reverse=True)
     for group in groups:  # innermost first, so that a group sees its sub-groups decided
         members = graph.children(group)
         if members and all(m.id in dead for m in members):
             dead.add(group)
     return frozenset(dead)
-
-
-def _within(graph: Graph, node_id: str | None, ids: set[str]) -> bool:
-    while node_id is not None:
-        if node_id in ids:
-            return True
-        node_id = graph.nodes[node_id].group
-    return False
 
 
 def needed_nodes(graph: Graph) -> set[str]:

@@ -363,11 +363,7 @@ def _revealing_groups(graph: Graph, node_id: Any) -> set[str]:
     """The groups around a node, all of which must be open for it to be drawn."""
     if not isinstance(node_id, str) or node_id not in graph.nodes:
         raise ValueError(f"no node {node_id!r} in the {graph.view} graph")
-    groups, group = set(), graph.nodes[node_id].group
-    while group is not None:
-        groups.add(group)
-        group = graph.nodes[group].group
-    return groups
+    return set(graph.ancestors(node_id))
 
 
 def _expand_request(value: Any) -> object:
