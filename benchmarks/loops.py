@@ -20,9 +20,8 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks import workloads
-from jaxviz import _compat
+from jaxviz import _compat, _gc
 from jaxviz.analysis import loops
-from jaxviz.jaxpr.build import paused_gc
 
 TARGET_S = 1.0
 
@@ -45,7 +44,7 @@ def detect(eqns) -> tuple[float, int]:
     whether or not it looks for loops. Garbage collection is paused, as the builder pauses it.
     """
     lines = [(f.filename, f.line) if (f := _compat.user_frame(eqn)) else None for eqn in eqns]
-    with paused_gc():  # as in the builder
+    with _gc.paused():  # as in the builder
         start = time.perf_counter()
         keys = [loops.equation_key(eqn, line) for eqn, line in zip(eqns, lines)]
         runs = loops.find_runs(keys, eqns)

@@ -20,7 +20,6 @@ registered per process and forwards to whichever collector is active in the call
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import statistics
 import threading
@@ -30,6 +29,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import jax
 
+from jaxviz import _gc
 from jaxviz.capture import jit_afresh, describe_device
 
 #: Seconds of steady-state measuring when the caller gives no budget.
@@ -380,16 +380,11 @@ def _without_jit(call: Callable[[], Any]) -> Callable[[], Any]:
 
 def _run(call: Callable[[], Any], loops: int) -> float:
     """Wall seconds for ``loops`` calls, each waited for; garbage collection off, as timeit."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc.paused():
         start = time.perf_counter()
         for _ in range(loops):
             jax.block_until_ready(call())
         return time.perf_counter() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _steady(call: Callable[[], Any], deadline: float, runs: int) -> Measurement:

@@ -8,13 +8,11 @@ from producer to consumer, across group borders, so collapsing a group only redi
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from jaxviz import _compat
+from jaxviz import _compat, _gc
 from jaxviz.analysis import loops
 from jaxviz.jaxpr import labels
 from jaxviz.model import Edge, Graph, Node, SourceLoc
@@ -44,25 +42,8 @@ def build_jaxpr_graph(
     ``arg_names`` / ``result_names`` default to what JAX recorded while tracing
     (``params[0]['W']``, ``result['loss']``); ``const_names`` names captured constants.
     """
-    with paused_gc():
+    with _gc.paused():  # see jaxviz/_gc.py: big builds were slow and erratic otherwise
         return _Builder(closed_jaxpr, arg_names, result_names, const_names).graph
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while the graph is built.
-
-    Building allocates a few small objects per equation while the program holds millions
-    more; each full collection walks them all, which made building a 100k-equation graph
-    up to twice as slow and its time erratic. Nothing built here is cyclic garbage.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Builder:
