@@ -36,7 +36,6 @@ INDEX_PARAMS = frozenset({"start_indices", "limit_indices", "index", "indices", 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
-
 @dataclass(frozen=True)
 class Run:
     """``repeats`` back-to-back copies of ``eqns[start:start + block]``."""

@@ -144,13 +144,20 @@ def views(trace: "Trace") -> dict[str, str | None]:
     return notes
 
 
-def view_state(trace: "Trace", view: str, expand: object = None) -> dict[str, Any]:
+def view_state(trace: "Trace", view: str, expand: object = None,
+               max_drawn: int | None = None) -> dict[str, Any]:
     """One drawn view: its SVG, the open groups, a note when most of it is folded away, the
     index of what is drawn and the search entries of what is not (see node_index), which
-    drawn node stands for each finding's first node, and how deep groups nest."""
+    drawn node stands for each finding's first node, and how deep groups nest. An
+    expansion that would draw more than ``max_drawn`` boxes is refused before layout."""
     graph = trace.graph(view)
-    layout = trace.layout(view, expand)
-    shown = project(graph, layout.expanded)
+    expanded = expansion(graph, expand)
+    shown = project(graph, expanded)
+    if max_drawn is not None and len(shown.nodes) > max_drawn:
+        raise ValueError(
+            f"that would draw {len(shown.nodes):,} boxes, more than the {max_drawn:,} a view "
+            "lays out quickly: open groups one at a time, or export with expand='all'")
+    layout = trace.layout(view, expanded)
     other = next((v for v, note in views(trace).items() if v != view and note is None), None)
     # Which findings each drawn node is (or, a closed group, holds nodes) about.
     concerns: dict[str, dict[int, None]] = defaultdict(dict)
@@ -299,13 +306,7 @@ class TraceWidget(anywidget.AnyWidget):
             raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
         if views[view] is not None:  # cannot be drawn: the tab says why
             return empty_view(view)
-        graph = self._trace.graph(view)
-        drawn = len(project(graph, expansion(graph, expand)).nodes)
-        if drawn > MAX_DRAWN:
-            raise ValueError(
-                f"that would draw {drawn:,} boxes, more than the {MAX_DRAWN:,} a view lays out "
-                "quickly: open groups one at a time, or export with expand='all'")
-        state = view_state(self._trace, view, expand)
+        state = view_state(self._trace, view, expand, max_drawn=MAX_DRAWN)
         self._expanded[view] = frozenset(state["expanded"])
         return state
 
