@@ -2,19 +2,31 @@
 output for where no widget can be drawn (nbconvert, a notebook opened without a kernel).
 
 Each trace is a block that works without scripts (name, findings and the drawing as inline
-SVG), followed by one script: the static bundle (``jaxviz/static/page.js``, built from
-``js/``) and a call that turns the block into the widget's view with pan, zoom, hover and
-details; expanding groups says it needs a kernel. Nothing is fetched from anywhere.
+SVG), followed by one short script, ``LOADER``, that turns the block into the widget's view
+with pan, zoom, hover and details; expanding groups says it needs a kernel. Every notebook
+output carries its own copy of the static bundle (``jaxviz/static/page.js``, built from
+``js/``), so the bundle and the state travel deflated and base64-encoded, well under half
+their size. The browser inflates them with ``DecompressionStream``; nothing is fetched. The
+state is packed even when small: with its legend and header it always deflates to less.
 
-User-controlled strings reach the page only as escaped HTML text or inside the JSON data,
-where ``<``, ``>``, ``&`` and the JavaScript line separators are written as \\u escapes.
+The loader is a string here, not a built file: a dozen lines that must stay readable in the
+page and change together with how this module packs the data. It runs the inflated bundle as
+a script element of its own rather than through ``eval``: wherever the loader (an inline
+script) may run, so may that one, in a trusted JupyterLab output, nbconvert's HTML and the
+``.html`` export alike.
+
+User-controlled strings reach the page only as escaped HTML text or inside the base64 data,
+whose alphabet (letters, digits, ``+/=``) cannot close a string or the script.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import json
 import re
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from jaxviz.display import widget
@@ -41,6 +53,22 @@ body { margin: 16px; background: var(--jp-layout-color0); }
 }
 """
 
+#: Called with the static block, the bundle and the state. ``document.currentScript`` is read
+#: before anything is awaited (it is only set while the script starts). Where a browser has no
+#: ``DecompressionStream`` the static block stays as it is.
+LOADER = """(async (box, bundle, state) => {
+  if (typeof DecompressionStream != "function") return;
+  const inflate = (data) => new Response(
+    new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))])
+      .stream().pipeThrough(new DecompressionStream("deflate"))).text();
+  const [code, text] = await Promise.all([inflate(bundle), inflate(state)]);
+  const script = document.createElement("script");
+  script.textContent = code;
+  document.head.append(script);
+  script.remove();
+  jaxvizStatic.mount(box, JSON.parse(text));
+})"""
+
 
 def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     """The HTML block for one trace (the notebook's ``text/html`` output)."""
@@ -51,18 +79,18 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
         svg = inline_svg(state.pop("svg"))
     else:
         state.update(widget.empty_view(view))
-    script = widget.bundle("page.js")
+    bundle = _packed_bundle()
     note = ("The interactive view of this trace needs JavaScript (in JupyterLab: trust the "
-            "notebook, or run the cell)." if script else widget.MISSING_BUNDLE)
+            "notebook, or run the cell)." if bundle else widget.MISSING_BUNDLE)
+    data = pack(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
         f"<div><b>{_esc(trace.fn_name)}</b> on {_esc(trace.device)}</div>"
         f"{_findings(state['findings'])}"
         f"<div><i>{_esc(note)}</i></div>"
         f'<div class="jv-drawing" style="max-height:0;overflow-y:hidden">{svg}</div></div>'
-        + (f"<script>{script_text(script)}\n"
-           f"jaxvizStatic.mount(document.currentScript.previousElementSibling, "
-           f"{script_json(state)});</script>" if script else "")
+        + (f'<script>{LOADER}(document.currentScript.previousElementSibling, "{bundle}", '
+           f'"{data}");</script>' if bundle else "")
     )
 
 
@@ -97,14 +125,14 @@ def inline_svg(svg: str) -> str:
     return re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
 
 
-def script_json(value: Any) -> str:
-    """JSON that is safe inside a <script>: nothing in it can close the tag or start markup."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char in "<>&\u2028\u2029":
-        text = text.replace(char, f"\\u{ord(char):04x}")
-    return text
+@functools.cache
+def _packed_bundle() -> str | None:
+    """The static bundle as ``LOADER`` takes it, packed once per process."""
+    code = widget.bundle("page.js")
+    return None if code is None else pack(code)
 
 
-def script_text(code: str) -> str:
-    """JavaScript source made safe to inline in a <script> element."""
-    return code.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+def pack(text: str) -> str:
+    """``text`` deflated (zlib format, as ``DecompressionStream("deflate")`` reads it) and in
+    base64, which is safe inside a quoted string in a <script>."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")

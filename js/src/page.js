@@ -1,7 +1,8 @@
 // The entry point for static pages (bundled to jaxviz/static/page.js as the global
 // ``jaxvizStatic``): the .html export, and the notebook output where no kernel runs (nbconvert).
 // jaxviz/display/html.py writes each trace as a <div> holding the drawing as inline SVG (seen
-// even where scripts do not run), then a script: this bundle and a call to mount() with the data.
+// even where scripts do not run), then a small script (html.LOADER) that inflates this bundle
+// and the data, both embedded deflated, runs the bundle and calls mount() with the data.
 import { createApp } from "./app.js";
 
 /** A read-only model over the embedded data: no ``send``, so the app knows no kernel listens. */

@@ -1,0 +1,55 @@
+"""The notebook's static ``text/html`` output: light, and its script holds no user text."""
+
+import base64
+import json
+import re
+import zlib
+
+import jax.numpy as jnp
+
+import jaxviz
+import programs as P
+from jaxviz.display import html, widget
+
+HOSTILE = "</script><img src=x onerror=alert(1)>"
+
+#: The whole script: the loader called on its block with two base64 strings.
+SCRIPT = re.compile(
+    "<script>" + re.escape(html.LOADER)
+    + r"\(document\.currentScript\.previousElementSibling, "
+    + r'"([A-Za-z0-9+/=]+)", "([A-Za-z0-9+/=]+)"\);</script>$'
+)
+
+
+def script_of(fragment: str) -> re.Match:
+    match = SCRIPT.search(fragment)
+    assert match and match.start() == fragment.index("<script>"), "not loader + base64 only"
+    return match
+
+
+def unpack(data: str) -> str:
+    return zlib.decompress(base64.b64decode(data, validate=True)).decode("utf-8")
+
+
+def test_the_script_is_much_smaller_than_the_bundle():
+    trace = jaxviz.trace(P.stupid_fn, jnp.array([1.1, -1.1]))
+    fragment = html.fragment(trace)
+    script = script_of(fragment)
+    bundle = widget.bundle("page.js")
+    assert len(script.group(0)) < 0.6 * len(bundle)  # with the state, which the bundle lacks
+    assert len(script.group(1)) < 0.5 * len(bundle)
+    assert unpack(script.group(1)) == bundle
+
+
+def test_a_hostile_name_is_escaped_text_or_packed_data():
+    def f(x):
+        return jnp.sin(x) * 2.0
+
+    f.__name__ = f.__qualname__ = HOSTILE
+    trace = jaxviz.trace(f, jnp.ones(2))
+    fragment = html.fragment(trace)
+    block = fragment[: script_of(fragment).start()]
+    assert "<img" not in fragment and fragment.count("<script>") == 1
+    assert f"<b>{html._esc(HOSTILE)}</b>" in block  # shown as text where scripts do not run
+    state = json.loads(unpack(script_of(fragment).group(2)))
+    assert state["header"]["fn_name"] == HOSTILE  # the app gets the name unchanged
