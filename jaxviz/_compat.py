@@ -117,6 +117,32 @@ def sub_jaxprs(params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
                     yield f"{key}[{i}]", item
 
 
+def jaxpr_text(closed_jaxpr: Any, max_equations: int) -> tuple[str, int]:
+    """The printed jaxpr's first equations (those nested inside them counted too), and how
+    many top-level equations are left out.
+
+    Printing a 10,000-equation jaxpr whole takes most of a second; a preview shows a few
+    thousand characters of it, so only what is shown is printed (at least one equation).
+    """
+    eqns = closed_jaxpr.jaxpr.eqns
+    kept = total = 0
+    while kept < len(eqns):
+        total += _equation_count(eqns[kept])
+        if total > max_equations and kept > 0:
+            break
+        kept += 1
+    if kept == len(eqns):
+        return str(closed_jaxpr), 0
+    head = jcore.ClosedJaxpr(closed_jaxpr.jaxpr.replace(eqns=eqns[:kept]), closed_jaxpr.consts)
+    return str(head), len(eqns) - kept
+
+
+def _equation_count(eqn: Any) -> int:
+    """1, plus the equations of the jaxprs nested in its params."""
+    return 1 + sum(_equation_count(inner) for _, sub in sub_jaxprs(eqn.params)
+                   for inner in open_jaxpr(sub)[0].eqns)
+
+
 def open_jaxpr(jaxpr: Any) -> tuple[Any, list[Any]]:
     """(Jaxpr, consts) of a closed or open jaxpr."""
     if isinstance(jaxpr, ClosedJaxpr):

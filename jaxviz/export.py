@@ -34,6 +34,7 @@ def _content(trace: "Trace", suffix: str, view: str, expand: object) -> bytes:
     if suffix == ".html":
         from jaxviz.display import html
 
+        trace.graph(view)  # linked now: a saved page has no kernel to ask for links later
         return html.page(trace, view, expand).encode("utf-8")
     layout = trace.layout(view, expand)
     if suffix == ".svg":

@@ -56,6 +56,8 @@ class Node:
     category: str = "other"
     #: For groups: whether the default view may open it (folded loops and chunks stay shut).
     opens_by_default: bool = True
+    #: Has a side effect (a callback, a debug print): it runs even when no output needs it.
+    effectful: bool = False
 
 
 @dataclass(frozen=True)

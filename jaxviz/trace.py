@@ -28,6 +28,7 @@ class Trace:
         self.cache_misses: list = []
         self._timing: Timing | None = None
         self._link_report: LinkReport | None = None
+        self._linked = False
         self._graphs: dict[str, Graph] = {}
         self._layouters: dict[str, Layouter] = {}
 
@@ -115,35 +116,47 @@ class Trace:
 
     # -- graphs --------------------------------------------------------------------------
 
-    def graph(self, view: str = "jaxpr") -> Graph:
-        """The view graph of the jaxpr (``"jaxpr"``) or of the compiled HLO (``"hlo"``)."""
+    def graph(self, view: str = "jaxpr", linked: bool = True) -> Graph:
+        """The view graph of the jaxpr (``"jaxpr"``) or of the compiled HLO (``"hlo"``).
+
+        ``linked``: fill ``Node.links`` with the counterparts in the other view, which builds
+        that view too (parsing a big program's HLO takes seconds). With ``linked=False`` only
+        this view is built: the displays draw that, and link when someone asks for links.
+        """
         _check_view(view)
         if view not in self._graphs:
             self._graphs[view] = self._build(view)
+        if linked:
             self._link()
         return self._graphs[view]
 
     @property
+    def linked(self) -> bool:
+        """Whether ``Node.links`` are filled, or there is nothing to link them to."""
+        return self._linked or self.jaxpr is None or self.hlo_text is None
+
+    @property
     def links(self) -> LinkReport | None:
         """How the jaxpr and HLO views map onto each other (None unless both exist)."""
-        if self._link_report is None and self.jaxpr is not None and self.hlo_text is not None:
-            self.graph("jaxpr")
+        self._link()
         return self._link_report
 
     def _link(self) -> None:
-        """Build the other view too and fill ``Node.links`` on both (once)."""
-        if self._link_report is not None or self.jaxpr is None or self.hlo_text is None:
+        """Build both views and fill ``Node.links`` on both (once)."""
+        if self.linked:
             return
         from jaxviz.hlo import HloParseError
         from jaxviz.link import link
 
-        for view in VIEWS:
-            if view not in self._graphs:
-                try:
+        try:
+            for view in VIEWS:
+                if view not in self._graphs:
                     self._graphs[view] = self._build(view)
-                except HloParseError:  # the jaxpr view still works, unlinked
-                    return
+        except HloParseError:  # the jaxpr view still works, unlinked
+            self._linked = True
+            return
         self._link_report = link(self._graphs["jaxpr"], self._graphs["hlo"])
+        self._linked = True
 
     def _build(self, view: str) -> Graph:
         if view == "hlo":
@@ -173,11 +186,11 @@ class Trace:
 
         if self.jaxpr is None:
             return frozenset()
-        return dead_nodes(self.findings, self.graph("jaxpr"))
+        return dead_nodes(self.findings, self.graph("jaxpr", linked=False))
 
     def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
         """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""
-        graph = self.graph(view)
+        graph = self.graph(view, linked=False)
         if view not in self._layouters:
             self._layouters[view] = Layouter(graph, dimmed=self.dead_nodes if view == "jaxpr"
                                              else frozenset())

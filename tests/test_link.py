@@ -112,7 +112,7 @@ def test_matmul_bias_links_both_ways():
     assert [n.links for n in hlo_graph.find(kind="input")] == \
         [[n.id] for n in jaxpr_graph.find(kind="input")]
     assert [n.links for n in hlo_graph.find(kind="output")] == [["o0"]]
-    assert removed_findings(report, jaxpr_graph) == []
+    assert removed_findings(jaxpr_graph) == []
 
 
 def test_stupid_fn_multiplies_are_removed():
@@ -122,7 +122,7 @@ def test_stupid_fn_multiplies_are_removed():
     (copy,) = hlo_graph.find(op="copy")  # no metadata: linked through its operand x
     (jaxpr_copy,) = [n for n in jaxpr_graph.find(kind="op") if n.op != "mul"]
     assert copy.links == [jaxpr_copy.id] and report.inferred == 1
-    (finding,) = removed_findings(report, jaxpr_graph)
+    (finding,) = removed_findings(jaxpr_graph)
     assert finding.kind == "removed-by-xla" and finding.severity == "info"
     assert finding.message == "1000 multiplies were removed by XLA: their results are never used"
     assert finding.line == line_of(P.stupid_fn, "x = x * x")
@@ -134,11 +134,37 @@ def test_stupid_fn_multiplies_are_removed():
 @pytest.mark.parametrize("fn", [P.fori_fn, P.while_fn], ids=lambda f: f.__name__)
 def test_a_dead_loop_is_one_finding(fn):
     jaxpr_graph, _, report = linked(fn, P.X)
-    (finding,) = removed_findings(report, jaxpr_graph)
+    (finding,) = removed_findings(jaxpr_graph)
     assert finding.message == "1 loop was removed by XLA: its result is never used"
     assert finding.line == line_of(fn, "x = lax.")
     (group,) = [jaxpr_graph.nodes[i] for i in finding.node_ids]
     assert group.kind == "group"
+
+
+def printing(x):
+    jax.debug.print("x is {}", x)  # its result is unused, but it runs
+    lax.cond(x.sum() > 0, lambda v: jax.debug.print("positive {}", v), lambda v: None, x)
+    unused = jnp.sin(x)  # noqa: F841  (dead: no output or effect needs it)
+    return x * 2.0
+
+
+def test_side_effects_are_not_dead_code():
+    """A debug print (even inside a cond whose result is unused) runs: only the sin is dead."""
+    t = jaxviz.trace(printing, P.X)
+    (finding,) = removed_findings(t.graph("jaxpr", linked=False))
+    assert finding.message == "1 sine was removed by XLA: its result is never used"
+    assert finding.line == line_of(printing, "unused = ")
+    assert "debug_callback" in t.hlo_text or "custom-call" in t.hlo_text  # the prints stayed
+
+
+def test_findings_and_the_default_view_do_not_build_the_hlo_side():
+    t = jaxviz.trace(P.stupid_fn, P.X)
+    assert [f.kind for f in t.findings] == ["unrolled-loop", "removed-by-xla"]
+    t.layout("jaxpr")
+    repr(t)
+    assert "hlo" not in t._graphs and not t.linked
+    assert t.graph("jaxpr").nodes  # linked by default: both views built
+    assert t.linked and "hlo" in t._graphs and t.links is not None
 
 
 def _drawn_classes(trace, expand=None) -> dict[str, set[str]]:
@@ -168,7 +194,7 @@ def test_removed_but_needed_equations_are_no_finding():
     """XLA folds some live equations away (a no-op convert); that is not dead code."""
     jaxpr_graph, _, report = linked(scan_fn, jnp.ones(5))
     assert [jaxpr_graph.nodes[i].op for i in report.removed] in ([], ["convert_element_type"])
-    assert removed_findings(report, jaxpr_graph) == []
+    assert removed_findings(jaxpr_graph) == []
 
 
 @pytest.mark.parametrize("name", ["unrolled", "feed_forward"])
@@ -205,7 +231,7 @@ def test_gradient_links_forward_and_backward_ops_apart():
         checked += 1
     assert checked >= 3
     # The loss value is not needed by the gradient: autodiff's business, not a finding.
-    assert removed_findings(report, jaxpr_graph) == []
+    assert removed_findings(jaxpr_graph) == []
 
 
 def test_named_scopes_and_nested_jit_narrow_the_match():

@@ -8,6 +8,7 @@ from jax.extend.core import Primitive
 
 import jaxviz
 import programs as P
+from jaxviz.display import widget
 
 
 def test_all_stages_captured():
@@ -129,3 +130,51 @@ def test_user_arguments_untouched():
     jaxviz.trace(P.feed_forward, params, jnp.ones(8))
     for a, b in zip(jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(before)):
         np.testing.assert_array_equal(np.asarray(a), b)
+
+
+def test_program_texts_print_only_what_is_shown():
+    t = jaxviz.trace(P.stupid_fn, P.X)
+    whole = str(t.jaxpr)
+    assert widget.texts(t)["jaxpr"] == whole  # within the limit: all of it
+    preview = widget.texts(t, 2_000)["jaxpr"]
+    head, note = preview.rsplit("\n", 1)
+    assert whole.startswith(head) and len(head) <= 2_000
+    printed = 2_000 // widget.CHARS_PER_EQUATION
+    assert note == f"… (the rest not shown: {len(t.jaxpr.eqns) - printed:,} more equations)"
+
+
+def _spelled_out(entries):
+    """numbered_families' entries back to {(stand-in, op, label, source): count}."""
+    result = {}
+    for stand_in, op, label, source, count, *ranges in entries:
+        if not ranges:
+            result[(stand_in, op, label, source)] = count
+            continue
+        for first, last in ranges[0]:
+            for n in range(first, last + 1):
+                result[(stand_in, op, f"{label[0]}{n}{label[1]}", source)] = count
+    return result
+
+
+def test_search_entries_merge_labels_that_differ_in_one_number():
+    hidden = {("g0", "input", f"layers[{i}]['w{k}']", None): 1 for i in range(40) for k in (1, 2)}
+    hidden.update({("g1", "iteration", f"iteration {i}", 3): 1 for i in [*range(10), 12, 13]})
+    hidden.update({("g1", "add", "add 1.0", 3): 7, ("g1", "mul", "mul 2", 3): 1,
+                   ("g1", "x", "x007", None): 1, ("g1", "x", "x7", None): 1})
+    entries = widget.numbered_families(hidden)
+    assert _spelled_out(entries) == hidden
+    assert len(entries) == 2 + 1 + 4
+    assert ["g1", "iteration", ["iteration ", ""], 3, 1, [[0, 9], [12, 13]]] in entries
+
+
+def affine_layers(layers, x):
+    for layer in layers:
+        x = x * layer["w"] + layer["b"]
+    return x
+
+
+def test_the_128_layer_inputs_search_entries_stay_small():
+    layers = [{"w": jnp.ones(P.X.shape), "b": jnp.zeros(P.X.shape)} for _ in range(128)]
+    t = jaxviz.trace(affine_layers, layers, P.X)
+    state = widget.view_state(t, "jaxpr")
+    assert len(state["hidden"]) < 20 and _spelled_out(state["hidden"])

@@ -23,9 +23,9 @@ def findings(trace: "Trace") -> list[Finding]:
     found += effects.effect_findings(cap.trace_stdout, source)
     found += recompile.recompile_findings(trace.cache_misses, cap.fn)
     if trace.jaxpr is not None:
-        graph = trace.graph("jaxpr")
+        graph = trace.graph("jaxpr", linked=False)  # no HLO needed: findings stay cheap
         found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
         found += globals.global_findings(cap.fn, trace.jaxpr, graph)
-        if trace.links is not None:
-            found += removed.removed_findings(trace.links, graph)
+        if trace.hlo_text is not None:
+            found += removed.removed_findings(graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

@@ -1,11 +1,10 @@
 """Dead code: equations whose results no output depends on, which the compiled program drops.
 
-:func:`jaxviz.link.link` lists the jaxpr equations that have no counterpart in the optimized
-HLO. Some of those still did their work inside other instructions (a convert XLA folded
-away, an op whose metadata XLA lost); only the ones no output depends on are reported, one
-finding per source line, because writing them cost tracing and compile time and did nothing.
-(JAX already drops most of them when lowering; XLA drops the rest. Either way they are gone
-from what runs.)
+An equation no output depends on, and with no side effect (a callback, a debug print), is
+gone from what runs: JAX drops most such code when lowering, XLA the rest. That is read off
+the jaxpr graph alone, so the finding needs no HLO parsing or linking (which take seconds on
+big programs). One finding per source line: writing that code cost tracing and compile time
+and did nothing.
 
 Equations inside autodiff scopes (``jvp(...)``, ``transpose(...)``) are left out: forward
 values a gradient does not need are autodiff's business, not code the user wrote in vain.
@@ -16,7 +15,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from jaxviz.findings import Finding
-from jaxviz.link import LinkReport
 from jaxviz.model import Graph
 
 #: (singular, plural) for the primitives people write most; others read "<primitive> op(s)".
@@ -43,16 +41,16 @@ HINT = ("delete the dead code, or, if the work was meant to happen, return or us
         "the compiled program keeps only what its outputs depend on")
 
 
-def removed_findings(report: LinkReport, jaxpr_graph: Graph) -> list[Finding]:
-    """One info finding per source line of dead equations missing from the compiled HLO.
+def removed_findings(jaxpr_graph: Graph) -> list[Finding]:
+    """One info finding per source line of dead equations (the compiled program drops them).
 
     A dead loop, cond or nested jit counts as one (``1 loop``), not as its body.
     """
     needed = needed_nodes(jaxpr_graph)
     units: dict[str, None] = {}
-    for node_id in report.removed:
-        if node_id not in needed and not _in_autodiff(jaxpr_graph, node_id):
-            units[_outermost_dead(jaxpr_graph, node_id, needed)] = None
+    for node in jaxpr_graph.nodes.values():
+        if node.kind == "op" and node.id not in needed and not _in_autodiff(jaxpr_graph, node.id):
+            units[_outermost_dead(jaxpr_graph, node.id, needed)] = None
     by_line: dict[tuple[str | None, int | None], list[str]] = defaultdict(list)
     for unit in units:
         source = jaxpr_graph.nodes[unit].source
@@ -85,7 +83,7 @@ def dead_nodes(findings: list[Finding], graph: Graph) -> frozenset[str]:
 
 
 def needed_nodes(graph: Graph) -> set[str]:
-    """The nodes some output depends on, following edges backwards.
+    """The nodes some output or side effect depends on, following edges backwards.
 
     A needed node makes its enclosing groups needed, and a needed group makes what feeds it
     (a ``cond`` index) needed; a needed loop makes its whole body needed.
@@ -98,7 +96,7 @@ def needed_nodes(graph: Graph) -> set[str]:
         if node.group is not None:
             members[node.group].append(node.id)
     needed: set[str] = set()
-    todo = [n.id for n in graph.nodes.values() if n.kind == "output"]
+    todo = [n.id for n in graph.nodes.values() if n.kind == "output" or n.effectful]
     while todo:
         node_id = todo.pop()
         if node_id in needed:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def summary(trace: "Trace") -> str:
     lines = [f"jaxviz.Trace of {trace.fn_name} on {trace.device}"]
     if trace.jaxpr is not None:
-        graph = trace.graph("jaxpr")
+        graph = trace.graph("jaxpr", linked=False)
         ops = len(graph.find(kind="op"))
         groups = len(graph.groups)
         inputs = ", ".join(f"{n.label} {n.shape}" for n in graph.find(kind="input"))

@@ -10,6 +10,7 @@ with messages, and Python answers each one (``js/src/kernel.js`` is the other en
     {"type": "reveal", "id", "view", "node"}        that view, with the groups around node open
     {"type": "pdf", "id"}                                                      the view as PDF
     {"type": "texts", "id"}                          the program texts (sent on first demand)
+    {"type": "links", "id"}           link both views; the node index then lists counterparts
     {"type": "time", "id"}                                           measure eager vs jit now
 
     -> {"type": "busy", "id"} at once, then {"type": "done", "id", "error"?} once the traits
@@ -22,13 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
+from jaxviz import _compat
 from jaxviz.capture import STAGES
 from jaxviz.display import text
 from jaxviz.layout import CATEGORY_COLORS, render
@@ -42,6 +44,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 VIEW_NAMES = {"jaxpr": "jaxpr", "hlo": "HLO"}
 #: Longest program text (jaxpr, StableHLO, HLO) the live widget holds; longer ones are cut.
 TEXT_LIMIT = 200_000
+#: Fewest characters a printed jaxpr equation takes (how many to print for a text limit).
+CHARS_PER_EQUATION = 20
 #: Node index entries keep the source line's code this short.
 CODE_LIMIT = 200
 #: Counterparts in the other view listed per node (a broadcast feeding a whole fused
@@ -116,41 +120,58 @@ def header(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
 
 
 def texts(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, str | None]:
-    jaxpr = str(trace.jaxpr) if trace.jaxpr is not None else None
+    jaxpr = None
+    if trace.jaxpr is not None:  # printed only as far as it can be shown
+        jaxpr, left_out = _compat.jaxpr_text(trace.jaxpr, text_limit // CHARS_PER_EQUATION)
+        jaxpr = cut(jaxpr, text_limit) if not left_out else (
+            jaxpr[:text_limit] + f"\n… (the rest not shown: {left_out:,} more equations)")
     return {
-        "jaxpr": cut(jaxpr, text_limit),
+        "jaxpr": jaxpr,
         "stablehlo": cut(trace.stablehlo_text, text_limit),
         "hlo": cut(trace.hlo_text, text_limit),
     }
 
 
 def views(trace: "Trace") -> dict[str, str | None]:
-    """Each view: None when it can be drawn, else why not (the tab shows that instead)."""
+    """Each view: None when its program is there to draw, else why not (the tab says so).
+
+    Nothing is built here: a view's graph is built when it is first drawn (``view_note``
+    catches one that fails then), so the HLO side costs nothing until its tab is opened."""
     from jaxviz.trace import VIEWS
 
     notes: dict[str, str | None] = {}
     for view in VIEWS:
-        name = VIEW_NAMES.get(view, view)
-        try:
-            trace.graph(view)
-            notes[view] = None
-        except NotImplementedError:
-            notes[view] = (f"The {name} graph is not available in this version of jaxviz yet; "
-                           f"the {name} text is in the text tab.")
-        except Exception as exc:
-            failed = next((stage for stage in STAGES if stage in trace.errors), None)
-            notes[view] = (f"No {name} graph: the {failed} stage failed (the findings tab says why)."
-                           if failed else f"No {name} graph: {type(exc).__name__}: {exc}")
+        there = trace.jaxpr if view == "jaxpr" else trace.hlo_text
+        notes[view] = None if there is not None else _no_graph(trace, view)
     return notes
+
+
+def view_note(trace: "Trace", view: str) -> str | None:
+    """None when the view's graph builds, else why it cannot be drawn."""
+    try:
+        trace.graph(view, linked=False)
+    except Exception as exc:
+        return _no_graph(trace, view, exc)
+    return None
+
+
+def _no_graph(trace: "Trace", view: str, exc: Exception | None = None) -> str:
+    name = VIEW_NAMES.get(view, view)
+    failed = next((stage for stage in STAGES if stage in trace.errors), None)
+    if failed or exc is None:
+        return f"No {name} graph: the {failed or 'compile'} stage failed (the findings tab says why)."
+    return f"No {name} graph: {type(exc).__name__}: {exc}"
 
 
 def view_state(trace: "Trace", view: str, expand: object = None,
                max_drawn: int | None = None) -> dict[str, Any]:
     """One drawn view: its SVG, the open groups, a note when most of it is folded away, the
     index of what is drawn and the search entries of what is not (see node_index), which
-    drawn node stands for each finding's first node, and how deep groups nest. An
-    expansion that would draw more than ``max_drawn`` boxes is refused before layout."""
-    graph = trace.graph(view)
+    drawn node stands for each finding's first node, how deep groups nest, and whether the
+    index lists the counterparts in the other view (``linked``: until the browser asks,
+    the other view is not built). An expansion that would draw more than ``max_drawn``
+    boxes is refused before layout."""
+    graph = trace.graph(view, linked=False)
     expanded = expansion(graph, expand)
     shown = project(graph, expanded)
     if max_drawn is not None and len(shown.nodes) > max_drawn:
@@ -158,7 +179,10 @@ def view_state(trace: "Trace", view: str, expand: object = None,
             f"that would draw {len(shown.nodes):,} boxes, more than the {max_drawn:,} a view "
             "lays out quickly: open groups one at a time, or export with expand='all'")
     layout = trace.layout(view, expanded)
-    other = next((v for v, note in views(trace).items() if v != view and note is None), None)
+    other = None
+    if trace.linked:
+        other = next((v for v, note in views(trace).items()
+                      if v != view and note is None and view_note(trace, v) is None), None)
     # Which findings each drawn node is (or, a closed group, holds nodes) about.
     concerns: dict[str, dict[int, None]] = defaultdict(dict)
     mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
@@ -166,20 +190,21 @@ def view_state(trace: "Trace", view: str, expand: object = None,
         for node_id in finding.node_ids:
             concerns[shown.stand_in[node_id]][k] = None
     nodes, hidden, sources = node_index(
-        graph, shown, trace.graph(other) if other else None,
+        graph, shown, trace.graph(other, linked=False) if other else None,
         trace.dead_nodes if view == "jaxpr" else frozenset(),
         {node_id: list(ks) for node_id, ks in concerns.items()})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
     return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
             "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
-            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0)}
+            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
+            "linked": trace.linked}
 
 
 def empty_view(view: str) -> dict[str, Any]:
     """The view traits of a view that cannot be drawn (its tab says why)."""
     return {"view": view, "svg": "", "expanded": [], "folded": "", "nodes": {}, "hidden": [],
-            "sources": [], "finding_nodes": [], "depth": 0}
+            "sources": [], "finding_nodes": [], "depth": 0, "linked": True}
 
 
 def folded_note(graph: Graph, drawn: int) -> str:
@@ -247,7 +272,54 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
         if node.id not in index:
             hidden[(shown.stand_in[node.id], node.op, node.label, source_of(node))] += 1
     lines = [[src.filename, src.line, src.function, src.code[:CODE_LIMIT]] for src in sources]
-    return index, [[*key, count] for key, count in hidden.items()], lines
+    return index, numbered_families(hidden), lines
+
+
+#: Search entries differing only in one number merge when there are at least this many.
+FAMILY_MIN = 4
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")  # exact as an int in JSON and JavaScript
+
+
+def numbered_families(hidden: dict[tuple, int]) -> list[list]:
+    """Search entries ``[stand-in, op, label, source, count]`` for what closed groups hide,
+    with families of labels that differ in one number only (``layers[0]['wq']`` …
+    ``layers[127]['wq']``, ``iteration 0`` … ``iteration 999``) as one entry
+    ``[stand-in, op, [before, after], source, count, [[first, last], ...]]``: a 128-layer
+    model's inputs are then a few entries, not thousands."""
+    candidates: dict[tuple, tuple] = {}
+    for key in hidden:
+        label = key[2]
+        candidates[key] = tuple(
+            (*key[:2], key[3], hidden[key], label[:m.start()], label[m.end():])
+            for m in _NUMBER.finditer(label))
+    sizes = Counter(family for families in candidates.values() for family in families)
+    members: dict[tuple, list[tuple[int, tuple]]] = defaultdict(list)
+    for key, families in candidates.items():
+        if families:
+            family = max(families, key=sizes.__getitem__)
+            number = int(key[2][len(family[4]):len(key[2]) - len(family[5])])
+            members[family].append((number, key))
+    entries = []
+    singles = {key for group in members.values() if len(group) < FAMILY_MIN for _, key in group}
+    singles.update(key for key, families in candidates.items() if not families)
+    for family, group in members.items():
+        if len(group) >= FAMILY_MIN:
+            stand_in, op, source, count, before, after = family
+            entries.append([stand_in, op, [before, after], source, count,
+                            _ranges(sorted(n for n, _ in group))])
+    entries.extend([*key, hidden[key]] for key in hidden if key in singles)
+    return entries
+
+
+def _ranges(numbers: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]]."""
+    ranges: list[list[int]] = []
+    for n in numbers:
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    return ranges
 
 
 def cut(body: str | None, limit: int) -> str | None:
@@ -290,6 +362,9 @@ class TraceWidget(anywidget.AnyWidget):
     finding_nodes = traitlets.List().tag(sync=True)
     #: How many levels groups nest (the "open to depth" choices).
     depth = traitlets.Int(0).tag(sync=True)
+    #: Whether ``nodes`` lists each node's counterparts in the other view; if not, the
+    #: browser asks (``links``) when the details panel first needs them.
+    linked = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, trace: "Trace", view: str = "jaxpr", expand: object = None, **kwargs: Any):
         self._trace = trace
@@ -304,8 +379,9 @@ class TraceWidget(anywidget.AnyWidget):
         """The traits that draw ``view`` with ``expand`` groups open (Graphviz, cached)."""
         if view not in views:
             raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
-        if views[view] is not None:  # cannot be drawn: the tab says why
-            return empty_view(view)
+        note = views[view] or view_note(self._trace, view)
+        if note is not None:  # cannot be drawn: the tab says why
+            return {**empty_view(view), "views": {**views, view: note}}
         state = view_state(self._trace, view, expand, max_drawn=MAX_DRAWN)
         self._expanded[view] = frozenset(state["expanded"])
         return state
@@ -353,6 +429,9 @@ class TraceWidget(anywidget.AnyWidget):
             return {"type": "pdf", "filename": f"{stem}-{self.view}.pdf"}, [render(layout.dot, "pdf")]
         elif kind == "texts":
             self.texts = texts(self._trace)
+        elif kind == "links":  # builds the other view and links both: seconds on big programs
+            self._trace.links
+            self._show(self.view, self._expanded.get(self.view))
         elif kind == "time":  # runs the user's function: only when the user asks
             self.timing = self._trace.time().to_dict()
         else:

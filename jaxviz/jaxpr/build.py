@@ -244,6 +244,7 @@ class _Builder:
             label=labels.equation_label(name, eqn.params, literals),
             shape=_outputs_text(eqn), group=group, source=source,
             params=_params_text(eqn.params), category=labels.category(name),
+            effectful=bool(eqn.effects),
         )
         for var in eqn.invars:
             self._connect(env, var, node.id)
@@ -259,6 +260,7 @@ class _Builder:
             "g", kind="group", op=name, label=name, shape=_outputs_text(eqn), group=group,
             source=source, params=_params_text(eqn.params),
             category="control" if name in ("scan", "while", "cond") else "call",
+            effectful=bool(eqn.effects),
         )
         ops_before = self._counts.get("e", 0)
         inner_prefix = frame.scope_prefix + _compat.name_stack(eqn)

@@ -97,10 +97,13 @@ export function createApp(el, model) {
         : h("p", { class: "jv-placeholder" }, kernel.live ? "Loading the program texts…" : NO_KERNEL));
     }
     const views = changed("views");
-    if (["svg", "nodes", "hidden", "sources", "expanded"].map(changed).some(Boolean)) {
+    const nodes = changed("nodes");
+    if (["svg", "hidden", "sources", "expanded"].map(changed).some(Boolean)) {
       graph.render();
       // A new view arrived (a tab, or a link in the details panel, asked for it): show its tab.
       if (tabs.current in GRAPH_TABS && tabs.current !== model.get("view")) tabs.select(model.get("view"));
+    } else if (nodes) {
+      graph.refreshNodes(); // same drawing, the index now with links: keep pan, zoom and selection
     }
     if (views && tabs.current in GRAPH_TABS) showGraphTab(tabs.current);
   }

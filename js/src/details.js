@@ -6,7 +6,8 @@ import { REMOVED_TEXT, kindText, sourceText } from "./describe.js";
 export class Details {
   /**
    * ``actions``: select(id) to follow a link to another node, toggle(id) to open or close a
-   * group, link(id) to show a node of the other view.
+   * group, link(id) to show a node of the other view, needLinks() when the node index does
+   * not list the other view's counterparts yet (Python builds and links that view on demand).
    */
   constructor(container, actions) {
     this.actions = actions;
@@ -16,7 +17,7 @@ export class Details {
 
   /**
    * Show node ``id``. ``graph``: {nodes, findings, legend (Map category -> name), expanded
-   * (Set), live (expanding possible), otherView}.
+   * (Set), live (expanding possible), otherView, linked (nodes list their counterparts)}.
    */
   show(id, graph) {
     const node = graph.nodes[id];
@@ -68,11 +69,17 @@ export class Details {
         h("li", {}, h("span", { class: "jv-param" }, name), " ", h("span", { class: "jv-mono" }, value)),
       ),
       list("Findings", findings, (f) => h("li", {}, `${f.severity}: ${f.message}`)),
-      list(`In the ${graph.otherView} graph`, node.links ?? [], ([other, label]) =>
-        h("li", {}, h("button", { class: "jv-link", onclick: () => actions.link(other) }, label)),
-      ),
-      node.more_links && h("div", { class: "jv-dim" }, `and ${node.more_links.toLocaleString("en")} more`),
+      graph.linked &&
+        list(`In the ${graph.otherView} graph`, node.links ?? [], ([other, label]) =>
+          h("li", {}, h("button", { class: "jv-link", onclick: () => actions.link(other) }, label)),
+        ),
+      graph.linked && node.more_links && h("div", { class: "jv-dim" }, `and ${node.more_links.toLocaleString("en")} more`),
+      !graph.linked && [
+        h("h4", {}, `In the ${graph.otherView} graph`),
+        h("div", { class: "jv-dim jv-linking" }, graph.live ? "finding the counterparts…" : "finding the counterparts needs a running kernel"),
+      ],
     );
+    if (!graph.linked && graph.live) actions.needLinks();
     this.el.hidden = false;
     if (hadFocus) this.el.focus(); // the focused link is gone: keep focus (and keys) in the widget
   }

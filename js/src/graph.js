@@ -32,6 +32,7 @@ export class GraphPanel {
       select: (id) => this.select(id, true),
       toggle: (id) => this.toggle(id),
       link: (id) => this.showNode(this.otherView(), id),
+      needLinks: () => this.askLinks(),
       close: () => this.select(null),
     });
     this.search = new SearchBox({
@@ -96,9 +97,7 @@ export class GraphPanel {
       if (nodes[id]) selected = id;
     }
     this.nodes = nodes;
-    this.hidden = (this.model.get("hidden") ?? []).map(([standIn, op, label, source, count]) => ({
-      standIn, op, label, count, source: source === null ? undefined : sources[source],
-    }));
+    this.hidden = (this.model.get("hidden") ?? []).flatMap(hiddenEntries(sources));
     this.expanded = new Set(this.model.get("expanded") ?? []);
     this.tooltip.hide();
     const folded = this.model.get("folded") ?? "";
@@ -192,6 +191,7 @@ export class GraphPanel {
       expanded: this.expanded,
       live: this.kernel.live,
       otherView: this.otherView() === "hlo" ? "HLO" : "jaxpr",
+      linked: this.model.get("linked") ?? true,
     });
     if (center) this.view.center(this.drawing.element(shown));
   }
@@ -205,6 +205,24 @@ export class GraphPanel {
     const el = this.drawing.element(id);
     this.anchor = el ? { id, before: this.view.screenCenter(el) } : null;
     this.expand([...open]);
+  }
+
+  /** Once per output: Python builds the other view and sends the node index with links. */
+  askLinks() {
+    if (this.linking) return;
+    this.linking = this.kernel
+      .ask({ type: "links" }, "linking the jaxpr and HLO graphs…")
+      .catch(() => {
+        this.linking = null; // let a later selection try again
+      });
+  }
+
+  /** The node index changed but not the drawing (links arrived): refresh what shows it. */
+  refreshNodes() {
+    const nodes = withSources(this.model.get("nodes") ?? {}, this.model.get("sources") ?? []);
+    this.nodes = nodes;
+    if (this.drawing) this.drawing.nodes = nodes;
+    this.select(this.selected);
   }
 
   /** ``request``: "all", "none", a depth, or the ids of the groups to open. */
@@ -309,6 +327,21 @@ export class GraphPanel {
 }
 
 /** The node index with each ``source`` (an index into the shared source lines) resolved. */
+/** One search entry from Python (widget.py's numbered_families) -> the entries it stands for:
+ * ``[standIn, op, label, source, count]``, or a family of labels differing in one number,
+ * ``[standIn, op, [before, after], source, count, [[first, last], ...]]``. */
+function hiddenEntries(sources) {
+  return ([standIn, op, label, source, count, ranges]) => {
+    const entry = { standIn, op, count, source: source === null ? undefined : sources[source] };
+    if (!ranges) return [{ ...entry, label }];
+    const entries = [];
+    for (const [first, last] of ranges) {
+      for (let n = first; n <= last; n++) entries.push({ ...entry, label: `${label[0]}${n}${label[1]}` });
+    }
+    return entries;
+  };
+}
+
 function withSources(nodes, sources) {
   return Object.fromEntries(
     Object.entries(nodes).map(([id, node]) => [id, node.source === undefined ? node : { ...node, source: sources[node.source] }]),

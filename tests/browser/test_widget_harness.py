@@ -112,12 +112,18 @@ def test_placeholders_until_there_is_something_to_show(guard):
 def test_hlo_view_and_links_between_views(guard):
     t = jaxviz.trace(P.fn, P.W, P.B, P.X)
     widget = open_widget(guard, t)
+    assert not widget.linked and not t.linked  # the HLO side is built when first needed
     page = guard.page
-    (dot,) = t.graph().find(op="dot_general")
-    (hlo_dot,) = t.graph("hlo").find(op="dot")
+    (dot,) = t.graph("jaxpr", linked=False).find(op="dot_general")
+    drawing = page.locator(".jv-viewport svg > g").first
     node(page, dot.id).click()
+    placed = drawing.get_attribute("transform")
     details = page.locator(".jv-details")
     expect(details).to_contain_text("In the HLO graph")
+    expect(details.locator(".jv-linking")).to_have_count(0)  # asked for, and arrived
+    assert widget.linked and t.linked
+    assert drawing.get_attribute("transform") == placed  # not redrawn: pan and zoom kept
+    (hlo_dot,) = t.graph("hlo").find(op="dot")
     details.get_by_role("button", name=hlo_dot.label).click()  # follow the link
     expect(page.get_by_role("tab", name="HLO graph")).to_have_attribute("aria-selected", "true")
     expect(details.locator("h3")).to_have_text(hlo_dot.label)
@@ -357,6 +363,31 @@ def test_search_highlights_and_steps(guard, fori):
     assert page.locator(".jv-canvas .jv-match").count() == 0
 
 
+def many_layers(layers, x):
+    for layer in layers:
+        x = jnp.tanh(x * layer["w"] + layer["b"])
+    return x
+
+
+def test_search_finds_one_member_of_a_numbered_family(guard):
+    """The 24 layers' inputs travel as a few numbered families; search still sees each one."""
+    layers = [{"w": jnp.ones(3) * i, "b": jnp.zeros(3)} for i in range(24)]
+    t = jaxviz.trace(many_layers, layers, jnp.ones(3))
+    widget = open_widget(guard, t)
+    assert any(len(entry) == 6 for entry in widget.hidden)
+    page = guard.page
+    count = page.locator(".jv-count")
+    page.get_by_role("searchbox").fill("layers[17]['b']")
+    expect(count).to_have_text("1 of 1 (1 in closed groups)")
+    page.get_by_role("button", name="show hidden").click()  # opens "layers"; "layers[17]" next
+    expect(count).to_have_text("1 of 1 (1 in closed groups)")
+    page.get_by_role("button", name="show hidden").click()
+    expect(count).to_have_text("1 of 1")
+    (leaf,) = [n.id for n in t.graph("jaxpr", linked=False).nodes.values()
+               if n.label == "layers[17]['b']"]
+    expect(node(page, leaf)).to_have_class(re.compile("jv-match"))
+
+
 def test_downloads(guard, fori):
     widget = open_widget(guard, fori)
     page = guard.page
@@ -466,8 +497,9 @@ def test_hostile_names_stay_text(guard, where):
     guard.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     if where == "widget":
         open_widget(guard, t)
-    else:
-        open_page(guard, t)
+    else:  # the app reads the name from the packed data, the static block shows it escaped
+        text = open_page(guard, t)
+        assert "<img" not in text and text.count("</script>") == 1
     page = guard.page
     expect(page.locator(".jv-fn")).to_have_text(HOSTILE)
     (inp,) = t.graph().find(kind="input")
@@ -530,5 +562,19 @@ def test_without_scripts_the_drawing_still_shows(guard, fori):
     page.goto(f"{ORIGIN}/noscript.html")
     expect(page.get_by_text("needs JavaScript")).to_be_visible()
     expect(page.get_by_text(fori.findings[0].message, exact=False)).to_be_visible()
+    drawing = page.locator(".jv-drawing svg").bounding_box()
+    assert drawing["height"] > 100 and page.locator(".jv-drawing").bounding_box()["height"] >= drawing["height"]
+
+
+def test_without_decompression_streams_the_static_block_stays(guard, fori):
+    """A browser that runs scripts but cannot inflate the packed bundle keeps the static
+    block, drawing unfolded, and reports no error."""
+    page = guard.page
+    page.add_init_script("delete window.DecompressionStream")
+    text = html.page(fori)
+    guard.serve(f"{ORIGIN}/old.html", lambda: (text.encode(), "text/html"))
+    page.goto(f"{ORIGIN}/old.html")
+    expect(page.get_by_text("needs JavaScript")).to_be_visible()
+    assert page.locator(".jaxviz").count() == 0
     drawing = page.locator(".jv-drawing svg").bounding_box()
     assert drawing["height"] > 100 and page.locator(".jv-drawing").bounding_box()["height"] >= drawing["height"]
