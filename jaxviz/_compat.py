@@ -83,7 +83,23 @@ def uncached(closed_jaxpr: Any) -> Any:
 
 
 def aval_str(aval: Any) -> str:
-    """Short type text like ``f32[4,2]``."""
+    """Short type text like ``f32[4,2]``; remembered, since a big program has few distinct
+    types and formatting one costs more than looking it up."""
+    try:
+        text = _AVAL_TEXT.get(aval)
+    except TypeError:  # unhashable
+        return _format_aval(aval)
+    if text is None:
+        if len(_AVAL_TEXT) >= 4096:
+            _AVAL_TEXT.clear()
+        text = _AVAL_TEXT[aval] = _format_aval(aval)
+    return text
+
+
+_AVAL_TEXT: dict[Any, str] = {}
+
+
+def _format_aval(aval: Any) -> str:
     try:
         return aval.str_short(short_dtypes=True)
     except Exception:

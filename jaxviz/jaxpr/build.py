@@ -174,16 +174,21 @@ class _Builder:
 
     # -- walking -----------------------------------------------------------------------
 
-    def _walk(self, eqns: Sequence[Any], frame: _Frame) -> None:
-        """Add a jaxpr's equations, folding unrolled Python loops into "×N" groups."""
-        sources = [self._source(eqn) for eqn in eqns]
-        keys = [loops.equation_key(eqn, src and (src.filename, src.line))
-                for eqn, src in zip(eqns, sources)]
+    def _walk(self, eqns: Sequence[Any], frame: _Frame,
+              sources: list[SourceLoc | None] | None = None, keys: list | None = None) -> None:
+        """Add a jaxpr's equations, folding unrolled Python loops into "×N" groups.
+
+        ``sources`` and loop ``keys`` of the equations, when an outer walk has them already.
+        """
+        if sources is None or keys is None:
+            sources = [self._source(eqn) for eqn in eqns]
+            keys = [loops.equation_key(eqn, src and (src.filename, src.line))
+                    for eqn, src in zip(eqns, sources)]
         runs = {run.start: run for run in loops.find_runs(keys, eqns)}
         i = 0
         while i < len(eqns):
             if i in runs:
-                self._unrolled(eqns, runs[i], sources[i], frame)
+                self._unrolled(eqns, runs[i], sources, keys, frame)
                 i = runs[i].stop
                 continue
             eqn = eqns[i]
@@ -195,8 +200,8 @@ class _Builder:
                 self._equation(eqn, frame.env, group, sources[i])
             i += 1
 
-    def _unrolled(self, eqns: Sequence[Any], run: loops.Run, source: SourceLoc | None,
-                  frame: _Frame) -> None:
+    def _unrolled(self, eqns: Sequence[Any], run: loops.Run, sources: list[SourceLoc | None],
+                  keys: list, frame: _Frame) -> None:
         """One group for the whole run; one sub-group per iteration (unless 1 op each)."""
         body = eqns[run.start:run.stop]
         common = _common_prefix([_compat.name_stack(eqn) for eqn in body])
@@ -205,7 +210,7 @@ class _Builder:
         node = self._add(
             "g", kind="group", op="unrolled",
             label=f"unrolled loop ×{run.repeats} · {run.block} op{'s' if run.block != 1 else ''} each",
-            group=parent, source=source, category="repeat", opens_by_default=False,
+            group=parent, source=sources[run.start], category="repeat", opens_by_default=False,
             params={"repeats": str(run.repeats), "block": str(run.block),
                     "body": ", ".join(prims[:6]) + (" …" if len(prims) > 6 else "")},
         )
@@ -215,8 +220,8 @@ class _Builder:
                 holder = self._add("g", kind="group", op="iteration", label=f"iteration {r}",
                                    group=node.id, category="part").id
             inner = _Frame(env=frame.env, group=holder, scope_prefix=common)
-            start = run.start + r * run.block
-            self._walk(eqns[start:start + run.block], inner)
+            start, stop = run.start + r * run.block, run.start + (r + 1) * run.block
+            self._walk(eqns[start:stop], inner, sources[start:stop], keys[start:stop])
 
     def _scope_group(self, stack: tuple[str, ...], frame: _Frame) -> str | None:
         """The named-scope group for a name stack, opening and closing scopes as needed."""
