@@ -46,6 +46,8 @@ LABELLED_EDGES = 60
 #: An input or constant feeding more drawn boxes than this gets no edges, only a note of
 #: how many it feeds: edges from one node to every layer make dot take minutes, and say
 #: little (XLA's HLO dumper does the same with its parameters). Details list the uses.
+#: Any other node's edges into (or out of) more boxes than this of one open group are
+#: drawn as one edge to (from) the group.
 FANOUT_LIMIT = 8
 _FANNED_CATEGORIES = ("input", "const")
 _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
@@ -145,17 +147,18 @@ def to_dot(graph: Graph, expanded: frozenset[str],
         f'  edge [fontname="{FONT}", fontsize=9, fontcolor="#6b7280", color="#9ca3af", '
         "arrowsize=0.6];",
     ]
-    members = _members(graph, view)
+    order = {node_id: i for i, node_id in enumerate(graph.nodes)}  # build order
+    members = _members(graph, view, order)
     anchors: dict[str, str] = {}
     fanned = _fanned_out(graph, view)
     _emit_group(graph, None, members, set(view.clusters), (dimmed, fanned), anchors, lines,
                 indent="  ")
+    drawn = {edge: labels for edge, labels in view.edges.items() if edge[0] not in fanned}
+    edges, ties = _bundled(graph, drawn, order)
     # Edge labels become nodes of their own in dot's ranking; past a few dozen edges that
     # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
-    label_attr = "label" if len(view.edges) <= LABELLED_EDGES else "xlabel"
-    for (src, dst), edge_labels in view.edges.items():
-        if src in fanned:
-            continue
+    label_attr = "label" if len(edges) <= LABELLED_EDGES else "xlabel"
+    for (src, dst), edge_labels in edges.items():
         attrs = [f"{label_attr}={_html_label(_edge_text(edge_labels))}"] if not big else []
         if src in anchors:
             attrs.append(f'ltail="cluster_{src}"')
@@ -163,16 +166,19 @@ def to_dot(graph: Graph, expanded: frozenset[str],
             attrs.append(f'lhead="cluster_{dst}"')
         a, b = anchors.get(src, _node_name(src)), anchors.get(dst, _node_name(dst))
         lines.append(f'  {a} -> {b} [{", ".join(attrs)}];')
+    for src, dst in ties:
+        a, b = anchors.get(src, _node_name(src)), anchors.get(dst, _node_name(dst))
+        lines.append(f"  {a} -> {b} [style=invis];")
     lines.append("}")
     return "\n".join(lines) + "\n", len(view.nodes)
 
 
-def _members(graph: Graph, view: Projection) -> dict[str | None, list[str]]:
+def _members(graph: Graph, view: Projection, order: dict[str, int]
+             ) -> dict[str | None, list[str]]:
     """Drawn nodes and open clusters, by the cluster they sit in."""
     members: dict[str | None, list[str]] = {}
     for node_id in view.clusters + view.nodes:
         members.setdefault(graph.nodes[node_id].group, []).append(node_id)
-    order = {node_id: i for i, node_id in enumerate(graph.nodes)}
     for ids in members.values():
         ids.sort(key=order.__getitem__)
     return members
@@ -187,10 +193,51 @@ def _fanned_out(graph: Graph, view: Projection) -> dict[str, int]:
             if count > FANOUT_LIMIT and graph.nodes[src].category in _FANNED_CATEGORIES}
 
 
+def _bundled(graph: Graph, edges: dict[tuple[str, str], list[str]], order: dict[str, int]
+             ) -> tuple[dict[tuple[str, str], list[str]], list[tuple[str, str]]]:
+    """Edges from one node into more than FANOUT_LIMIT boxes of one open group it is not in,
+    merged into one edge to the group; then likewise edges into one node out of many boxes.
+
+    dot routes an edge through every rank it spans: the residuals a forward pass hands to its
+    backward pass, one long edge each, made opening a group take seconds, and a sheaf of them
+    says no more than one edge. The details still list every use (they read the projection).
+    Also returns ties, edges to draw invisibly: a merged edge out of a group leaves the
+    group's anchor, at its top, so a tie from the member built last keeps the node below it.
+    """
+    around: dict[str, set[str]] = {}
+
+    def outer(node: str, other: str) -> str | None:
+        """The outermost open group around ``node`` that does not hold ``other``."""
+        if other not in around:
+            around[other] = {other, *graph.ancestors(other)}
+        outside = [g for g in graph.ancestors(node) if g not in around[other]]
+        return outside[-1] if outside else None
+
+    ties = []
+    for inner in (1, 0):  # the end inside the group: heads (fan-out) first, then tails
+        sheaves: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for edge in edges:
+            group = outer(edge[inner], edge[1 - inner])
+            if group is not None:
+                sheaves.setdefault((edge[1 - inner], group), []).append(edge)
+        bundle = {}
+        for (node, group), members in sheaves.items():
+            if len(members) <= FANOUT_LIMIT:
+                continue
+            bundle.update(dict.fromkeys(members, (node, group) if inner else (group, node)))
+            if not inner:
+                ties.append((max((src for src, _ in members), key=order.__getitem__), node))
+        merged: dict[tuple[str, str], list[str]] = {}
+        for edge, labels in edges.items():
+            merged.setdefault(bundle.get(edge, edge), []).extend(labels)
+        edges = merged
+    return edges, ties
+
+
 def _emit_group(graph, group, members, clusters, marks, anchors, lines, indent):
-    """``marks``: (dimmed ids, fanned-out ids -> uses)."""
+    """Nodes of one cluster (``None``: top level), open sub-groups as nested clusters;
+    ``marks``: (dimmed ids, fanned-out ids -> uses)."""
     dimmed, fanned = marks
-    """Nodes of one cluster (``None``: top level), open sub-groups as nested clusters."""
     for node_id in members.get(group, ()):
         node = graph.nodes[node_id]
         if node_id in clusters:

@@ -193,13 +193,6 @@ def project(graph: Graph, expanded: Iterable[str]) -> Projection:
     expanded = frozenset(expanded)
     rep: dict[str | None, str | None] = {None: None}
 
-    def represent(node_id: str) -> str:
-        group = graph.nodes[node_id].group
-        if group not in rep:
-            rep[group] = _group_rep(group)
-        outer = rep[group]
-        return node_id if outer is None else outer
-
     def _group_rep(group: str) -> str | None:
         """None when the group and all its ancestors are open, else who stands for it."""
         parent = graph.nodes[group].group
@@ -210,18 +203,28 @@ def project(graph: Graph, expanded: Iterable[str]) -> Projection:
             return outer
         return None if group in expanded else group
 
-    nodes, clusters = [], []
-    stand_in = {node_id: represent(node_id) for node_id in graph.nodes}
-    for node in graph.nodes.values():
-        if stand_in[node.id] != node.id:
+    # One pass over nodes and one over edges, no call per node: opening a group of a
+    # 100k-equation program is mostly this projection.
+    nodes, clusters, stand_in = [], [], {}
+    for node_id, node in graph.nodes.items():
+        group = node.group
+        if group not in rep:
+            rep[group] = _group_rep(group)
+        outer = rep[group]
+        if outer is not None:
+            stand_in[node_id] = outer
             continue
-        if node.kind == "group" and node.id in expanded:
-            clusters.append(node.id)
+        stand_in[node_id] = node_id
+        if node.kind == "group" and node_id in expanded:
+            clusters.append(node_id)
         else:
-            nodes.append(node.id)
+            nodes.append(node_id)
     edges: dict[tuple[str, str], list[str]] = {}
     for edge in graph.edges:
         src, dst = stand_in[edge.src], stand_in[edge.dst]
         if src != dst:
-            edges.setdefault((src, dst), []).append(edge.label)
+            if (src, dst) in edges:
+                edges[src, dst].append(edge.label)
+            else:
+                edges[src, dst] = [edge.label]
     return Projection(nodes, clusters, edges, stand_in)

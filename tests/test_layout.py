@@ -1,0 +1,116 @@
+"""What the DOT draws for a view (sheaves of edges bundled) and what the SVG keeps."""
+
+import html
+import re
+import xml.etree.ElementTree as ET
+
+import jax
+import jax.numpy as jnp
+import pygraphviz
+import pytest
+
+import jaxviz
+from jaxviz.layout import FANOUT_LIMIT, Layouter
+from jaxviz.model import expansion, project
+
+
+def spreading(uses):
+    """tanh feeds ``uses`` boxes inside a named scope; every one of them feeds the stack."""
+
+    def spread(x):
+        h = jnp.tanh(x)
+        with jax.named_scope("terms"):
+            terms = [jnp.sin(h * float(i)) for i in range(uses)]
+        return jnp.stack(terms).sum(0)
+
+    return spread
+
+
+def drawn_edges(dot):
+    """(tail, head) -> attributes, as Graphviz reads the DOT."""
+    graph = pygraphviz.AGraph(string=dot)
+    return {(str(e[0]), str(e[1])): dict(e.attr) for e in graph.edges()}
+
+
+@pytest.fixture(scope="module")
+def spread_trace():
+    return jaxviz.trace(spreading(12), jnp.ones(3))
+
+
+def ids(trace):
+    graph = trace.graph()
+    ((tanh,), (stack,)) = graph.find(op="tanh"), graph.find(op="stack")
+    (terms,) = graph.groups
+    return graph, tanh.id, stack.id, terms.id
+
+
+def test_a_node_feeding_many_boxes_of_a_group_draws_one_edge_to_the_group(spread_trace):
+    graph, tanh, _, terms = ids(spread_trace)
+    layout = spread_trace.layout()
+    assert terms in layout.expanded  # the scope is open: twelve boxes inside
+    edges = drawn_edges(layout.dot)
+    out_of_tanh = {head: attrs for (tail, head), attrs in edges.items() if tail == tanh}
+    assert list(out_of_tanh) == [f"anchor_{terms}"]
+    assert out_of_tanh[f"anchor_{terms}"]["lhead"] == f"cluster_{terms}"
+    assert "×12" in out_of_tanh[f"anchor_{terms}"]["label"]
+    # the projection, which the details list, keeps every use
+    uses = [dst for src, dst in project(graph, layout.expanded).edges if src == tanh]
+    assert len(uses) == 12
+
+
+def test_many_boxes_of_a_group_feeding_one_node_draw_one_edge_out_of_the_group(spread_trace):
+    graph, _, stack, terms = ids(spread_trace)
+    layout = spread_trace.layout()
+    edges = drawn_edges(layout.dot)
+    into_stack = {tail: attrs for (tail, head), attrs in edges.items() if head == stack}
+    bundle = into_stack.pop(f"anchor_{terms}")
+    assert bundle["ltail"] == f"cluster_{terms}"
+    # and one invisible tie from the member built last keeps the stack below the group
+    ((tie, attrs),) = into_stack.items()
+    assert attrs["style"] == "invis" and graph.nodes[tie].group == terms
+    assert tie == [n.id for n in graph.children(terms)][-1]
+    placed = pygraphviz.AGraph(string=layout.dot)
+    placed.layout(prog="dot")
+
+    def y(node_id):  # Graphviz's y grows upwards
+        return float(placed.get_node(node_id).attr["pos"].split(",")[1])
+
+    assert all(y(stack) < y(n.id) for n in graph.children(terms))
+
+
+@pytest.mark.parametrize("uses", [FANOUT_LIMIT, FANOUT_LIMIT + 1])
+def test_up_to_the_limit_every_edge_is_drawn(uses):
+    graph = jaxviz.trace(spreading(uses), jnp.ones(3)).graph()
+    (tanh,) = graph.find(op="tanh")
+    (terms,) = graph.groups
+    layout = Layouter(graph).layout(expansion(graph, "all"))
+    heads = [head for tail, head in drawn_edges(layout.dot) if tail == tanh.id]
+    assert heads == ([f"anchor_{terms.id}"] if uses > FANOUT_LIMIT else
+                     [n.id for n in graph.children(terms.id) if n.op == "mul"])
+
+
+@pytest.fixture(scope="module")
+def grad_trace():
+    return jaxviz.trace(jax.grad(lambda x: spreading(12)(x).sum()), jnp.ones(3))
+
+
+def test_the_svg_keeps_every_drawn_id_and_edges_name_drawn_ends(grad_trace):
+    graph = grad_trace.graph()
+    states = [expansion(graph), expansion(graph, "all"), expansion(graph, "none")]
+    states += [frozenset({g.id}) for g in graph.groups if g.group is None]
+    bundles = set()
+    for expanded in states:
+        layout = Layouter(graph).layout(expanded)
+        view = project(graph, expanded)
+        root = ET.fromstring(layout.svg)
+        svg_ids = {el.get("id") for el in root.iter() if el.get("id")}
+        assert {f"n-{n}" for n in view.nodes} | {f"c-{c}" for c in view.clusters} <= svg_ids
+        drawn = set(view.nodes) | set(view.clusters)
+        titles = re.findall(r'class="edge">\s*<title>([^<]*)</title>', layout.svg)
+        for title in titles:
+            ends = html.unescape(title).split("->")
+            assert {end.removeprefix("anchor_") for end in ends} <= drawn, title
+        bare = {(t.removeprefix("anchor_"), h.removeprefix("anchor_"))
+                for t, h in drawn_edges(layout.dot)}
+        bundles |= bare - set(view.edges)
+    assert bundles  # the grad program has sheaves to bundle
