@@ -153,7 +153,9 @@ def to_dot(graph: Graph, expanded: frozenset[str],
     fanned = _fanned_out(graph, view)
     _emit_group(graph, None, members, set(view.clusters), (dimmed, fanned), anchors, lines,
                 indent="  ")
-    drawn = {edge: labels for edge, labels in view.edges.items() if edge[0] not in fanned}
+    skipped = _far_chunk_edges(graph, view)
+    drawn = {edge: labels for edge, labels in view.edges.items()
+             if edge[0] not in fanned and edge not in skipped}
     edges, ties = _bundled(graph, drawn, order)
     # Edge labels become nodes of their own in dot's ranking; past a few dozen edges that
     # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
@@ -191,6 +193,25 @@ def _fanned_out(graph: Graph, view: Projection) -> dict[str, int]:
         uses[src] = uses.get(src, 0) + 1
     return {src: count for src, count in uses.items()
             if count > FANOUT_LIMIT and graph.nodes[src].category in _FANNED_CATEGORIES}
+
+
+def _far_chunk_edges(graph: Graph, view: Projection) -> set[tuple[str, str]]:
+    """Edges between closed chunks of one level that are not neighbours.
+
+    Chunks are consecutive slices of a long level (an XLA module of a thousand unfused
+    instructions), and values flow from each to many later ones: hundreds of edges spanning
+    dozens of ranks, which made dot take seconds for forty boxes. Drawn, the chunks form a
+    chain through their neighbours; the details list every flow (they read the projection).
+    """
+    position: dict[str, int] = {}
+    counts: dict[str | None, int] = {}
+    for node in graph.nodes.values():
+        if node.op == "chunk" and node.kind == "group":
+            position[node.id] = counts[node.group] = counts.get(node.group, -1) + 1
+    return {(src, dst) for src, dst in view.edges
+            if src in position and dst in position
+            and graph.nodes[src].group == graph.nodes[dst].group
+            and abs(position[src] - position[dst]) > 1}
 
 
 def _bundled(graph: Graph, edges: dict[tuple[str, str], list[str]], order: dict[str, int]

@@ -322,12 +322,15 @@ class _Dataflow:
 
 
 def _fusions_link_members(hlo_graph: Graph) -> None:
-    """A fusion links to everything its members link to (the jaxpr side links to the members)."""
+    """A fusion links to everything its members link to (the jaxpr side links to the members).
+
+    Chunks (a long level split up, see grouping.py) are looked through."""
     union: dict[str, dict[str, None]] = defaultdict(dict)
     for node in hlo_graph.nodes.values():
         group = node.group
-        while group is not None and hlo_graph.nodes[group].op == "fusion":
-            union[group].update(dict.fromkeys(node.links))
+        while group is not None and hlo_graph.nodes[group].op in ("fusion", "chunk"):
+            if hlo_graph.nodes[group].op == "fusion":
+                union[group].update(dict.fromkeys(node.links))
             group = hlo_graph.nodes[group].group
     for fusion, links in union.items():
         hlo_graph.nodes[fusion].links = list(links)

@@ -22,7 +22,7 @@ import programs as P
 from jaxviz.hlo import HloModule, parse_hlo
 from jaxviz.hlo.build import INLINE_ELEMENTS, build_hlo_graph, sharding_summary
 from jaxviz.layout import CATEGORY_COLORS, Layouter
-from jaxviz.model import Graph, expansion
+from jaxviz.model import Graph, expansion, project
 
 DATA = Path(__file__).parent / "data" / "hlo"
 SAMPLES = sorted(DATA.glob("*.hlo"))
@@ -403,3 +403,37 @@ def test_hlo_graph_lays_out_with_stable_ids():
     assert 'id="n-p0"' in svg and 'id="n-r1"' in svg and f'id="c-{loop.id}"' in svg
     closed = html.unescape(Layouter(g).layout(expansion(g, "none")).svg)
     assert f'id="n-{call.id}"' in closed  # the collapsed call around the loop
+
+
+def deep_matmuls(w, layers, x):
+    first = jnp.sin(x @ w)
+    for layer in layers:
+        x = jnp.tanh(x @ w + layer)
+    return x * first  # a value from the first chunk, used in the last
+
+
+def test_a_long_hlo_level_is_chunked_and_its_chunks_drawn_as_a_chain():
+    """XLA leaves a deep unrolled program as hundreds of ENTRY instructions: chunks keep every
+    level small, parameters group by pytree path, and the drawing links neighbour chunks only."""
+    import pygraphviz
+
+    t = jaxviz.trace(deep_matmuls, jnp.eye(4), [jnp.ones(4)] * 160, jnp.ones(4))
+    g = t.graph("hlo", linked=False)
+    steps = lambda group: [n for n in g.children(group)  # noqa: E731
+                           if n.category not in ("input", "output", "const")]
+    assert all(len(steps(group)) <= 150 for group in [None, *(n.id for n in g.groups)])
+    chunks = [n.id for n in g.children(None) if n.op == "chunk"]
+    assert len(chunks) >= 3
+    (layers,) = [n for n in g.children(None) if n.op == "inputs"]
+    assert layers.label == "layers · 160 arrays"
+    layout = t.layout("hlo")
+    assert layout.node_count <= 60
+    position = {chunk: i for i, chunk in enumerate(chunks)}
+    flows = project(g, layout.expanded).edges
+    assert any(abs(position[a] - position[b]) > 1 for a, b in flows
+               if a in position and b in position)
+    drawn = [(str(a), str(b)) for a, b in pygraphviz.AGraph(string=layout.dot).edges()]
+    between = [(position[a], position[b]) for a, b in drawn if a in position and b in position]
+    assert between and all(abs(a - b) == 1 for a, b in between)
+    # Every flow is still in the graph (and in the details): only the drawing leaves some out.
+    assert t.links.hlo_coverage > 0.9

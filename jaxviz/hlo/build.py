@@ -22,7 +22,10 @@ Node ids (stable for a module):
     h<k>   instruction, in walk order                 kind "op"
     c<k>   constant too big to inline                 kind "const"
     f<k>   fusion / call / while / conditional group,
-           and the parts of while and conditional     kind "group"
+           the parts of while and conditional, and
+           the groups every view gets: pytrees of
+           parameters / results, chunks of long
+           levels (see jaxviz.grouping)               kind "group"
     r<k>   element k of the ENTRY ROOT                kind "output"
 
 Every instruction node keeps its HLO name in ``params["name"]`` and its metadata op_name in
@@ -40,6 +43,7 @@ from typing import Sequence
 from jaxviz.hlo.parse import (
     HloComputation, HloInstruction, HloMetadata, HloModule, Shape, SourceFrame,
 )
+from jaxviz.grouping import chunk_long_levels, group_pytree
 from jaxviz.jaxpr.labels import shorten
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 
@@ -139,6 +143,9 @@ class _Builder:
         self._arg_names = list(arg_names) if arg_names and len(arg_names) == n_params else None
         root = self._walk(entry, None, None)
         self._outputs(root, list(result_names or ()))
+        group_pytree(self.graph.find(kind="input"), "inputs", self._new_group)
+        group_pytree(self.graph.find(kind="output"), "outputs", self._new_group)
+        chunk_long_levels(self.graph, self._new_group)
         self._label_groups()
 
     # -- nodes and edges ---------------------------------------------------------------
@@ -147,6 +154,9 @@ class _Builder:
         number = self._counts.get(prefix, 0)
         self._counts[prefix] = number + 1
         return self.graph.add(Node(id=f"{prefix}{number}", **fields))
+
+    def _new_group(self, **fields) -> Node:
+        return self._add("f", kind="group", **fields)
 
     def _connect(self, value: _Value, dst: str) -> None:
         if value.elements is not None:

@@ -8,13 +8,13 @@ from producer to consumer, across group borders, so collapsing a group only redi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from jaxviz import _compat, _gc
 from jaxviz.analysis import loops
 from jaxviz.jaxpr import labels
+from jaxviz.grouping import chunk_long_levels, group_pytree
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 
 #: What an outer variable is inside the graph: the nodes whose output it is.
@@ -67,7 +67,7 @@ class _Builder:
             node = self._add("i", kind="input", op="input", label=name,
                              shape=_compat.aval_str(var.aval), category="input")
             top.env[var] = (node.id,)
-        self._group_pytree(self.graph.find(kind="input"), "inputs")
+        group_pytree(self.graph.find(kind="input"), "inputs", self._new_group)
         self._walk(jaxpr.eqns, top)
         outputs = []
         for i, var in enumerate(jaxpr.outvars):
@@ -78,68 +78,12 @@ class _Builder:
                 node.label += " = " + labels.format_value(var.val)
             self._connect(top.env, var, node.id)
             outputs.append(node)
-        self._group_pytree(outputs, "outputs")
-        self._chunk_long_groups()
+        group_pytree(outputs, "outputs", self._new_group)
+        chunk_long_levels(self.graph, self._new_group)
         for group in self.graph.groups:
             if group.op == "scope":
                 ops = self.graph.leaf_counts.get(group.id, 0)
                 group.label += f" · {ops} op{'s' if ops != 1 else ''}"
-
-    def _group_pytree(self, leaves: list[Node], op: str) -> None:
-        """Group big pytrees of inputs or outputs by path: ``layers`` > ``layers[3]`` > leaves.
-
-        A list of 128 layers of 10 weights would otherwise put 1280 nodes in every view;
-        a path prefix becomes a group when it holds more than ``PYTREE_GROUP_MIN`` leaves
-        split over several children, and so does every multi-leaf prefix inside such a group.
-        """
-        paths = {node.id: _path_parts(node.label) for node in leaves}
-        counts: dict[tuple[str, ...], int] = {}
-        children: dict[tuple[str, ...], set[str]] = {}
-        for parts in paths.values():
-            for depth in range(1, len(parts)):
-                counts[parts[:depth]] = counts.get(parts[:depth], 0) + 1
-                children.setdefault(parts[:depth], set()).add(parts[depth])
-        group_of: dict[tuple[str, ...], str] = {}
-        for prefix in sorted(counts, key=len):
-            parent = next((group_of[prefix[:d]] for d in range(len(prefix) - 1, 0, -1)
-                           if prefix[:d] in group_of), None)
-            big = counts[prefix] > PYTREE_GROUP_MIN and len(children[prefix]) >= 2
-            if not (big or (parent is not None and counts[prefix] >= 2)):
-                continue
-            category = "input" if op == "inputs" else "output"
-            group_of[prefix] = self._add(
-                "g", kind="group", op=op, label=f"{''.join(prefix)} · {counts[prefix]} arrays",
-                group=parent, category=category, opens_by_default=False).id
-        for node in leaves:
-            parts = paths[node.id]
-            node.group = next((group_of[parts[:d]] for d in range(len(parts) - 1, 0, -1)
-                               if parts[:d] in group_of), None)
-
-    def _chunk_long_groups(self) -> None:
-        """Split any level with more than ``CHUNK_MAX`` members into consecutive chunks.
-
-        A long straight-line program (or a loop of 1000 iterations) would otherwise put
-        thousands of nodes on one level, which no default view can show; chunks nest, so
-        every level stays below ``CHUNK_MAX``.
-        """
-        members: dict[str | None, list[Node]] = {}
-        for node in self.graph.nodes.values():
-            if node.kind not in ("input", "output", "const"):
-                members.setdefault(node.group, []).append(node)
-        pending = [group for group, nodes in members.items() if len(nodes) > CHUNK_MAX]
-        while pending:
-            group = pending.pop()
-            nodes = members[group]
-            size = max(-(-len(nodes) // CHUNK_COUNT), CHUNK_MIN)
-            for start in range(0, len(nodes), size):
-                part = nodes[start:start + size]
-                chunk = self._add("g", kind="group", op="chunk", label=_chunk_label(part),
-                                  group=group, category="part", opens_by_default=False)
-                for node in part:
-                    node.group = chunk.id
-                members[chunk.id] = part
-                if len(part) > CHUNK_MAX:
-                    pending.append(chunk.id)
 
     # -- nodes and edges ---------------------------------------------------------------
 
@@ -147,6 +91,9 @@ class _Builder:
         number = self._counts.get(prefix, 0)
         self._counts[prefix] = number + 1
         return self.graph.add(Node(id=f"{prefix}{number}", **fields))
+
+    def _new_group(self, **fields: Any) -> Node:
+        return self._add("g", kind="group", **fields)
 
     def _const_node(self, var: Any, name: str | None, value: Any, group: str | None) -> Node:
         shape = _compat.aval_str(var.aval)
@@ -304,36 +251,6 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
-
-
-#: Most members one level of the graph may have; longer levels are split into chunks ...
-CHUNK_MAX = 150
-#: ... of which there are at most this many, ...
-CHUNK_COUNT = 40
-#: ... each with at least this many members.
-CHUNK_MIN = 20
-
-
-def _chunk_label(part: list[Node]) -> str:
-    """``iterations 0–24``, or ``2500 ops · lines 12–14``."""
-    if all(n.op == "iteration" for n in part):
-        return f"iterations {part[0].label.split()[-1]}–{part[-1].label.split()[-1]}"
-    lines = sorted({n.source.line for n in part if n.source})
-    where = ""
-    if lines:
-        where = f" · line {lines[0]}" if len(lines) == 1 else f" · lines {lines[0]}–{lines[-1]}"
-    what = "ops" if all(n.kind == "op" for n in part) else "items"
-    return f"{len(part)} {what}{where}"
-
-
-#: A pytree path prefix with more leaves than this becomes a collapsible group.
-PYTREE_GROUP_MIN = 8
-_PATH_PART = re.compile(r"\[[^\]]*\]|\.[^.\[]+|[^.\[]+")
-
-
-def _path_parts(label: str) -> tuple[str, ...]:
-    """``layers[3]['wq']`` -> ``('layers', '[3]', "['wq']")``."""
-    return tuple(_PATH_PART.findall(label)) or (label,)
 
 
 def _common_prefix(stacks: list[tuple[str, ...]]) -> tuple[str, ...]:
