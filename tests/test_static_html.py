@@ -1,6 +1,7 @@
 """The notebook's static ``text/html`` output: light, and its script holds no user text."""
 
 import base64
+import dataclasses
 import json
 import re
 import zlib
@@ -53,3 +54,16 @@ def test_a_hostile_name_is_escaped_text_or_packed_data():
     assert f"<b>{html._esc(HOSTILE)}</b>" in block  # shown as text where scripts do not run
     state = json.loads(unpack(script_of(fragment).group(2)))
     assert state["header"]["fn_name"] == HOSTILE  # the app gets the name unchanged
+
+
+def test_an_hlo_text_jaxviz_cannot_read_leaves_the_rest_working():
+    """The HLO side is built on demand; when XLA's text defeats the parser, that tab says so."""
+    good = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    broken = jaxviz.Trace(dataclasses.replace(good._cap, hlo_text="HloModule m\n\nENTRY %e { ? }"))
+    assert broken.findings == [] and broken.graph("jaxpr").nodes and broken.links is None
+    live = widget.make_widget(broken)
+    assert live.views == {"jaxpr": None, "hlo": None}  # nothing parsed yet
+    live._show("hlo", None)
+    assert live.views["hlo"].startswith("No HLO graph: HloParseError: line 3") and live.svg == ""
+    state = json.loads(unpack(script_of(html.fragment(broken, view="hlo")).group(2)))
+    assert state["views"]["hlo"] == live.views["hlo"] and state["svg"] == ""
