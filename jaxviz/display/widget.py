@@ -44,6 +44,9 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 VIEW_NAMES = {"jaxpr": "jaxpr", "hlo": "HLO"}
 #: Longest program text (jaxpr, StableHLO, HLO) the live widget holds; longer ones are cut.
 TEXT_LIMIT = 200_000
+#: Up to this much HLO text (parsed, built and linked in about a second), the details panel
+#: asks for links by itself; past it, the user asks (the kernel is busy meanwhile).
+LINKS_AUTO_LIMIT = 2_000_000
 #: Fewest characters a printed jaxpr equation takes (how many to print for a text limit).
 CHARS_PER_EQUATION = 20
 #: Node index entries keep the source line's code this short.
@@ -198,13 +201,14 @@ def view_state(trace: "Trace", view: str, expand: object = None,
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
             "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
             "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
-            "linked": trace.linked}
+            "linked": trace.linked,
+            "links_slow": not trace.linked and len(trace.hlo_text or "") > LINKS_AUTO_LIMIT}
 
 
 def empty_view(view: str) -> dict[str, Any]:
     """The view traits of a view that cannot be drawn (its tab says why)."""
     return {"view": view, "svg": "", "expanded": [], "folded": "", "nodes": {}, "hidden": [],
-            "sources": [], "finding_nodes": [], "depth": 0, "linked": True}
+            "sources": [], "finding_nodes": [], "depth": 0, "linked": True, "links_slow": False}
 
 
 def folded_note(graph: Graph, drawn: int) -> str:
@@ -365,6 +369,8 @@ class TraceWidget(anywidget.AnyWidget):
     #: Whether ``nodes`` lists each node's counterparts in the other view; if not, the
     #: browser asks (``links``) when the details panel first needs them.
     linked = traitlets.Bool(True).tag(sync=True)
+    #: Linking would take seconds (a big program's HLO): the details offer it, not ask at once.
+    links_slow = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, trace: "Trace", view: str = "jaxpr", expand: object = None, **kwargs: Any):
         self._trace = trace
@@ -396,7 +402,7 @@ class TraceWidget(anywidget.AnyWidget):
         """The view's open groups (as last shown) and those around ``node_id``."""
         if self.views.get(view, "unknown view") is not None:
             raise ValueError(f"there is no {view} graph to show")
-        graph = self._trace.graph(view)
+        graph = self._trace.graph(view, linked=False)
         shown = self._expanded.get(view, expansion(graph))
         return shown | _revealing_groups(graph, node_id)
 

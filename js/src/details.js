@@ -17,7 +17,8 @@ export class Details {
 
   /**
    * Show node ``id``. ``graph``: {nodes, findings, legend (Map category -> name), expanded
-   * (Set), live (expanding possible), otherView, linked (nodes list their counterparts)}.
+   * (Set), live (expanding possible), otherView, linked (nodes list their counterparts),
+   * linksSlow (linking takes seconds: offer it, do not ask at once)}.
    */
   show(id, graph) {
     const node = graph.nodes[id];
@@ -76,10 +77,18 @@ export class Details {
       graph.linked && node.more_links && h("div", { class: "jv-dim" }, `and ${node.more_links.toLocaleString("en")} more`),
       !graph.linked && [
         h("h4", {}, `In the ${graph.otherView} graph`),
-        h("div", { class: "jv-dim jv-linking" }, graph.live ? "finding the counterparts…" : "finding the counterparts needs a running kernel"),
+        !graph.live && h("div", { class: "jv-dim jv-linking" }, "finding the counterparts needs a running kernel"),
+        graph.live && !graph.linksSlow && h("div", { class: "jv-dim jv-linking" }, "finding the counterparts…"),
+        graph.live &&
+          graph.linksSlow &&
+          h(
+            "button",
+            { class: "jv-linking", onclick: () => actions.needLinks(), title: "parses this program's HLO and links it to the jaxpr" },
+            "find the counterparts (a few seconds: the HLO is large)",
+          ),
       ],
     );
-    if (!graph.linked && graph.live) actions.needLinks();
+    if (!graph.linked && graph.live && !graph.linksSlow) actions.needLinks();
     this.el.hidden = false;
     if (hadFocus) this.el.focus(); // the focused link is gone: keep focus (and keys) in the widget
   }

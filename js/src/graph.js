@@ -192,6 +192,7 @@ export class GraphPanel {
       live: this.kernel.live,
       otherView: this.otherView() === "hlo" ? "HLO" : "jaxpr",
       linked: this.model.get("linked") ?? true,
+      linksSlow: this.model.get("links_slow") ?? false,
     });
     if (center) this.view.center(this.drawing.element(shown));
   }

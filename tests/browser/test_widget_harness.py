@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 import jaxviz
 from jaxviz.display import html
+from jaxviz.display import widget as widget_module  # `widget` names the TraceWidget here
 
 import programs as P
 from harness import ORIGIN, open_page, open_widget
@@ -132,6 +133,27 @@ def test_hlo_view_and_links_between_views(guard):
     page.get_by_role("tab", name="jaxpr graph").click()
     expect(node(page, dot.id)).to_be_visible()
     assert widget.view == "jaxpr"
+
+
+def test_for_a_big_hlo_the_details_offer_the_links_instead_of_asking(guard, monkeypatch):
+    """Parsing and linking a big program's HLO takes seconds: the user asks for it."""
+    monkeypatch.setattr(widget_module, "LINKS_AUTO_LIMIT", 0)  # as if this HLO were big
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    widget = open_widget(guard, t)
+    assert widget.links_slow
+    page = guard.page
+    (dot,) = t.graph("jaxpr", linked=False).find(op="dot_general")
+    node(page, dot.id).click()
+    details = page.locator(".jv-details")
+    offer = details.get_by_role("button", name=re.compile("find the counterparts"))
+    expect(offer).to_be_visible()
+    page.wait_for_timeout(300)
+    assert not t.linked  # nothing asked yet
+    offer.click()
+    expect(details.locator(".jv-linking")).to_have_count(0)
+    assert t.linked and not widget.links_slow
+    (hlo_dot,) = t.graph("hlo").find(op="dot")
+    expect(details.get_by_role("button", name=hlo_dot.label)).to_be_visible()
 
 
 def test_a_finding_shows_its_nodes(guard, fori):
