@@ -184,7 +184,13 @@ export class GraphPanel {
       this.details.hide();
       return;
     }
-    this.details.show(shown, {
+    this.showDetails(shown);
+    if (center) this.view.center(this.drawing.element(shown));
+  }
+
+  /** The details panel of drawn node ``id``. */
+  showDetails(id) {
+    this.details.show(id, {
       nodes: this.nodes,
       findings: this.model.get("findings") ?? [],
       legend: new Map((this.model.get("legend") ?? []).map(([category, , name]) => [category, name])),
@@ -194,7 +200,6 @@ export class GraphPanel {
       linked: this.model.get("linked") ?? true,
       linksSlow: this.model.get("links_slow") ?? false,
     });
-    if (center) this.view.center(this.drawing.element(shown));
   }
 
   // -- asking Python for other layouts ------------------------------------------------
@@ -218,12 +223,13 @@ export class GraphPanel {
       });
   }
 
-  /** The node index changed but not the drawing (links arrived): refresh what shows it. */
+  /** The node index changed but not the drawing (links arrived): refresh the details, and
+   * leave the selection and its highlights as they are. */
   refreshNodes() {
     const nodes = withSources(this.model.get("nodes") ?? {}, this.model.get("sources") ?? []);
     this.nodes = nodes;
     if (this.drawing) this.drawing.nodes = nodes;
-    this.select(this.selected);
+    if (this.selected && nodes[this.selected]) this.showDetails(this.selected);
   }
 
   /** ``request``: "all", "none", a depth, or the ids of the groups to open. */
