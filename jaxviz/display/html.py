@@ -74,8 +74,7 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     """The HTML block for one trace (the notebook's ``text/html`` output)."""
     state: dict[str, Any] = widget.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
-    if view not in views:
-        raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
+    widget.check_view(views, view)
     views[view] = views[view] or widget.view_note(trace, view)  # its graph may fail to build
     svg = ""
     if views[view] is None:

@@ -149,6 +149,11 @@ def views(trace: "Trace") -> dict[str, str | None]:
     return notes
 
 
+def check_view(views: dict[str, str | None], view: str) -> None:
+    if view not in views:
+        raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
+
+
 def view_note(trace: "Trace", view: str) -> str | None:
     """None when the view's graph builds, else why it cannot be drawn."""
     try:
@@ -182,10 +187,10 @@ def view_state(trace: "Trace", view: str, expand: object = None,
             f"that would draw {len(shown.nodes):,} boxes, more than the {max_drawn:,} a view "
             "lays out quickly: open groups one at a time, or export with expand='all'")
     layout = trace.layout(view, expanded)
-    other = None
-    if trace.linked:
-        other = next((v for v, note in views(trace).items()
-                      if v != view and note is None and view_note(trace, v) is None), None)
+    # Both views are built exactly when they were linked; until then, no counterparts.
+    other = "hlo" if view == "jaxpr" else "jaxpr"
+    linked_to = (trace.graph(other, linked=False)
+                 if trace.linked and trace.links is not None else None)
     # Which findings each drawn node is (or, a closed group, holds nodes) about.
     concerns: dict[str, dict[int, None]] = defaultdict(dict)
     mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
@@ -193,7 +198,7 @@ def view_state(trace: "Trace", view: str, expand: object = None,
         for node_id in finding.node_ids:
             concerns[shown.stand_in[node_id]][k] = None
     nodes, hidden, sources = node_index(
-        graph, shown, trace.graph(other, linked=False) if other else None,
+        graph, shown, linked_to,
         trace.dead_nodes if view == "jaxpr" else frozenset(),
         {node_id: list(ks) for node_id, ks in concerns.items()})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
@@ -383,8 +388,7 @@ class TraceWidget(anywidget.AnyWidget):
 
     def _view(self, views: dict[str, str | None], view: str, expand: object) -> dict[str, Any]:
         """The traits that draw ``view`` with ``expand`` groups open (Graphviz, cached)."""
-        if view not in views:
-            raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
+        check_view(views, view)
         note = views[view] or view_note(self._trace, view)
         if note is not None:  # cannot be drawn: the tab says why
             return {**empty_view(view), "views": {**views, view: note}}

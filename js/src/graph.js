@@ -333,7 +333,6 @@ export class GraphPanel {
   }
 }
 
-/** The node index with each ``source`` (an index into the shared source lines) resolved. */
 /** One search entry from Python (widget.py's numbered_families) -> the entries it stands for:
  * ``[standIn, op, label, source, count]``, or a family of labels differing in one number,
  * ``[standIn, op, [before, after], source, count, [[first, last], ...]]``. */
@@ -349,6 +348,7 @@ function hiddenEntries(sources) {
   };
 }
 
+/** The node index with each ``source`` (an index into the shared source lines) resolved. */
 function withSources(nodes, sources) {
   return Object.fromEntries(
     Object.entries(nodes).map(([id, node]) => [id, node.source === undefined ? node : { ...node, source: sources[node.source] }]),
