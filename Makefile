@@ -25,5 +25,5 @@ demo: $(VENV)/bin/python
 test-oldest:
 	$(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/python -m pip install -q "jax==$(OLDEST_JAX)" "jaxlib==$(OLDEST_JAX)"
-	$(OLDEST_VENV)/bin/python -m pip install -q -e ".[test]"
+	$(OLDEST_VENV)/bin/python -m pip install -q -e ".[test-core]"
 	$(OLDEST_VENV)/bin/python -m pytest -m "not kernel and not browser"

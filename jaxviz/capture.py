@@ -7,7 +7,6 @@ jaxpr, with the compile error kept beside it. Knows nothing of graphs or display
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import io
 import os
@@ -18,7 +17,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from jaxviz import _compat
+from jaxviz import _compat, jitting
 
 STAGES = ("trace", "lower", "compile")
 
@@ -47,8 +46,11 @@ class Capture:
     fn_name: str
     args: tuple
     kwargs: dict
+    #: The static arguments the user gave (the call's own may differ: a jax.jit's).
     static_argnums: tuple[int, ...]
     static_argnames: tuple[str, ...]
+    #: How the call is jitted: by its library's rules, with the leaves kept static.
+    call: jitting.JitCall
     jaxpr: Any = None
     arg_names: tuple[str, ...] | None = None
     result_names: tuple[str, ...] | None = None
@@ -64,6 +66,11 @@ class Capture:
     #: Wall seconds per stage, as jaxviz saw them.
     durations: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def original(self) -> Callable:
+        """The user's undecorated Python function: its source, signature and globals."""
+        return self.call.original
+
 
 def capture(
     fn: Callable,
@@ -72,25 +79,23 @@ def capture(
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
 ) -> Capture:
-    if not callable(fn):
-        raise TypeError(f"expected a function to trace, got {type(fn).__name__}")
-    kwargs = dict(kwargs or {})
-    jitted, original, argnums, argnames = jit_afresh(fn, static_argnums, static_argnames)
+    call = jitting.prepare(fn, args, kwargs, static_argnums, static_argnames)
     cap = Capture(
-        fn=fn, fn_name=_name_of(original), args=tuple(args), kwargs=kwargs,
-        static_argnums=argnums, static_argnames=argnames,
+        fn=fn, fn_name=jitting.name_of(fn), args=tuple(args), kwargs=dict(kwargs or {}),
+        static_argnums=jitting.as_tuple(static_argnums, int),
+        static_argnames=jitting.as_tuple(static_argnames, str), call=call,
     )
-    cap.device = describe_device(list(args) + list(kwargs.values()))
+    cap.device = describe_device(list(cap.args) + list(cap.kwargs.values()))
 
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        traced = _stage(cap, "trace", lambda: jitted.trace(*args, **kwargs))
+        traced = _stage(cap, "trace", call.trace)
     cap.trace_stdout = stdout.getvalue()
     if traced is None:
         return cap
     cap.jaxpr = _compat.uncached(traced.jaxpr)
-    cap.arg_names, cap.result_names = _compat.debug_names(traced.jaxpr)
-    cap.const_names = constant_names(original, traced.jaxpr.consts)
+    cap.arg_names, cap.result_names = call.names(*_compat.debug_names(traced.jaxpr))
+    cap.const_names = constant_names(call.original, traced.jaxpr.consts)
 
     lowered = _stage(cap, "lower", traced.lower)
     if lowered is None:
@@ -115,49 +120,6 @@ def _stage(cap: Capture, stage: str, step: Callable[[], Any]) -> Any:
         return None
     finally:
         cap.durations[stage] = cap.durations.get(stage, 0.0) + time.perf_counter() - start
-
-
-def jit_afresh(fn, static_argnums, static_argnames):
-    """A jit wrapper that traces afresh (so prints during tracing happen again).
-
-    JAX caches traces per function object, so the user's function is wrapped in a new one
-    that forwards to it; its name, signature and source stay the user's.
-    """
-    argnums = _as_tuple(static_argnums, int)
-    argnames = _as_tuple(static_argnames, str)
-    original = fn
-    if _compat.is_jitted(fn):
-        statics = _compat.jit_statics(fn)
-        if statics is None:
-            if argnums or argnames:
-                raise ValueError(
-                    "this function is already jitted with shardings or layouts; give "
-                    "static_argnums to its own jax.jit instead of to jaxviz"
-                )
-            return fn, getattr(fn, "__wrapped__", fn), (), ()
-        original, own_nums, own_names = statics
-        if not (argnums or argnames):
-            argnums, argnames = own_nums, own_names
-
-    @functools.wraps(original)
-    def fresh(*args, **kwargs):
-        return original(*args, **kwargs)
-
-    # None, not (), lets jax.jit map static_argnames to positions and back.
-    jitted = jax.jit(fresh, static_argnums=argnums or None, static_argnames=argnames or None)
-    return jitted, original, argnums, argnames
-
-
-def _as_tuple(value, kind) -> tuple:
-    if value is None:
-        return ()
-    if isinstance(value, kind):
-        return (value,)
-    return tuple(value)
-
-
-def _name_of(fn: Callable) -> str:
-    return getattr(fn, "__name__", None) or type(fn).__name__
 
 
 @dataclass(frozen=True)

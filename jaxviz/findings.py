@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from jaxviz.formatting import place
+
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -18,7 +20,12 @@ class Finding:
     #: The nodes of the jaxpr view it is about.
     node_ids: list[str] = field(default_factory=list)
 
+    @property
+    def where(self) -> str:
+        """The place in the user's words: ``Cell In[2], line 4``, ``model.py:204``."""
+        return place(self.filename, self.line)
+
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
+        where = f"{self.where}: " if self.where else ""
         text = f"{self.severity}: {where}{self.message}"
         return f"{text}\n  fix: {self.hint}" if self.hint else text

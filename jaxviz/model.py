@@ -9,11 +9,12 @@ handful of nodes and edges that are actually drawn.
 from __future__ import annotations
 
 import linecache
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Iterator
+
+from jaxviz.formatting import place
 
 #: Node kinds. A "group" holds other nodes (nested jaxprs, named scopes, fusions).
 NODE_KINDS = ("op", "input", "const", "output", "group")
@@ -34,7 +35,8 @@ class SourceLoc:
 
     @property
     def short(self) -> str:
-        return f"{os.path.basename(self.filename)}:{self.line}"
+        """``Cell In[2], line 4`` or ``model.py:204``: the place in the user's words."""
+        return place(self.filename, self.line)
 
     def __str__(self) -> str:
         return f"{self.short} in {self.function}" if self.function else self.short

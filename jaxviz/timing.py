@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import jax
 
-from jaxviz import _gc
-from jaxviz.capture import jit_afresh, describe_device
+from jaxviz import _gc, jitting
+from jaxviz.capture import describe_device
 
 #: Seconds of steady-state measuring when the caller gives no budget.
 DEFAULT_BUDGET = 3.0
@@ -259,9 +259,10 @@ def measure(
     if repeat is not None and repeat < 1:
         raise ValueError(f"repeat must be at least 1, not {repeat}")
     kwargs = dict(kwargs or {})
-    jitted, original, reused = _jit_afresh(fn, static_argnums, static_argnames, args, kwargs)
-    jit_call = _bind(jitted, args, kwargs)
-    eager_call = _bind(original, args, kwargs)
+    call = _jit_afresh(fn, static_argnums, static_argnames, args, kwargs)
+    reused = call.reused
+    jit_call = _bind(call.jitted, call.args, call.kwargs)
+    eager_call = _bind(call.original, call.eager_args, call.eager_kwargs)
     warnings = _cache_warnings(reused)
 
     first = _first_call(jit_call)
@@ -341,20 +342,19 @@ def _jit_afresh(
     static_argnames: str | Sequence[str] | None,
     args: Sequence[Any],
     kwargs: dict[str, Any],
-) -> tuple[Callable, Callable, bool]:
-    """(jitted, undecorated, reused): a jit JAX has never seen, and the function to run eagerly.
+) -> jitting.JitCall:
+    """A jit JAX has never seen (unless the user's own must be called: ``reused``), and the
+    function to run eagerly, on copies of any modules a call updates in place.
 
-    ``reused`` is True when the user's own jitted function has to be called (it carries
-    shardings or layouts a re-jit would lose); it must then not donate the user's arrays.
+    A reused jit must not donate the user's arrays.
     """
-    jitted, original, _, _ = jit_afresh(fn, static_argnums or None, static_argnames or None)
-    reused = jitted is fn
-    if reused and _donates(fn, args, kwargs):
+    call = jitting.prepare(fn, args, kwargs, static_argnums or None, static_argnames or None)
+    if call.reused and _donates(fn, args, kwargs):
         raise ValueError(
             "this function is jitted with donate_argnums and shardings: timing it would "
             "delete your arrays; time it without donation"
         )
-    return jitted, original, reused
+    return call.isolated()
 
 
 def _donates(jitted: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
+from jaxviz.jitting import StaticLeaf
 from jaxviz.layout import Layout, Layouter
 from jaxviz.link import LinkReport
 from jaxviz.model import Graph, expansion
@@ -74,6 +75,12 @@ class Trace:
     def errors(self) -> dict[str, str]:
         """``{stage: message}`` for each stage (trace, lower, compile) that failed."""
         return dict(self._cap.errors)
+
+    @property
+    def static_inputs(self) -> tuple[StaticLeaf, ...]:
+        """Argument leaves kept out of the traced program (modules' functions and settings,
+        strings): jaxviz traces only arrays when an argument holds such leaves."""
+        return self._cap.call.static_leaves
 
     @property
     def durations(self) -> dict[str, float]:

@@ -18,14 +18,14 @@ def findings(trace: "Trace") -> list[Finding]:
     from jaxviz.analysis.source import function_source
 
     cap = trace._cap
-    source = function_source(cap.fn)
+    source = function_source(cap.original)
     found = errors.error_findings(cap)
     found += effects.effect_findings(cap.trace_stdout, source)
-    found += recompile.recompile_findings(trace.cache_misses, cap.fn)
+    found += recompile.recompile_findings(trace.cache_misses, cap.original)
     if trace.jaxpr is not None:
         graph = trace.graph("jaxpr", linked=False)  # no HLO needed: findings stay cheap
         found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
-        found += globals.global_findings(cap.fn, trace.jaxpr, graph)
+        found += globals.global_findings(cap.original, trace.jaxpr, graph)
         if trace.hlo_text is not None:
             found += removed.removed_findings(graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

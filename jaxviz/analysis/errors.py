@@ -45,7 +45,7 @@ def error_findings(cap: Capture) -> list[Finding]:
         return []
     exc = cap.exceptions.get(stage)
     message, hint = _explain(cap, stage, exc, cap.errors[stage])
-    filename, line = _user_location(cap.fn, exc)
+    filename, line = _user_location(cap.original, exc)
     return [Finding("trace-error", "error", message, hint, line=line, filename=filename)]
 
 
@@ -222,12 +222,13 @@ class _Arguments:
         self.params: list[inspect.Parameter] = []
         self.values: dict[str, Any] = {}
         try:
-            signature = inspect.signature(inspect.unwrap(cap.fn))
+            signature = inspect.signature(inspect.unwrap(cap.original))
         except (TypeError, ValueError):
             return
         self.params = list(signature.parameters.values())
         try:
-            self.values = dict(signature.bind(*cap.args, **cap.kwargs).arguments)
+            self.values = dict(signature.bind(*cap.call.eager_args,
+                                              **cap.call.eager_kwargs).arguments)
         except TypeError:
             pass
 

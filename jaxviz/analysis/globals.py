@@ -16,7 +16,7 @@ import numpy as np
 from jaxviz import _compat
 from jaxviz.analysis.source import FunctionSource, function_source
 from jaxviz.capture import Reference, outside_values
-from jaxviz.display.text import format_bytes
+from jaxviz.formatting import format_bytes
 from jaxviz.findings import Finding
 from jaxviz.model import Graph
 

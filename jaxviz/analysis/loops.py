@@ -20,7 +20,7 @@ from typing import Any, Hashable, Sequence
 import numpy as np
 
 from jaxviz import _compat
-from jaxviz.display.text import format_seconds
+from jaxviz.formatting import format_seconds
 from jaxviz.findings import Finding
 from jaxviz.model import Graph, Node
 

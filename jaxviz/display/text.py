@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jaxviz.capture import STAGES
+from jaxviz.formatting import format_bytes, format_count, format_seconds
 from jaxviz.model import expansion, project
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ def summary(trace: "Trace") -> str:
                          "(open them, or export with expand='all')")
         lines.append(f"  inputs: {_clip(inputs) or '(none)'}")
         lines.append(f"  outputs: {_clip(outputs) or '(none)'}")
+        if trace.static_inputs:
+            static = ", ".join(f"{leaf.path}={leaf.value}" for leaf in trace.static_inputs)
+            lines.append(f"  static (not traced): {_clip(static)}")
     lines.append("  stages: " + stages_text(trace))
     if trace.cost:
         lines.append("  cost: " + cost_text(trace.cost))
@@ -67,27 +71,6 @@ def memory_text(memory: dict) -> str:
         f"{label} {format_bytes(memory[key])}" if memory.get(key) is not None else f"{label} n/a"
         for key, label in names
     )
-
-
-def format_seconds(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def format_count(value: float) -> str:
-    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:g}"
-
-
-def format_bytes(value: float) -> str:
-    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= scale:
-            return f"{value / scale:.3g} {suffix}"
-    return f"{value:g} B"
 
 
 def _clip(text: str, limit: int = 160) -> str:

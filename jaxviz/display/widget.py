@@ -49,6 +49,8 @@ TEXT_LIMIT = 200_000
 LINKS_AUTO_LIMIT = 2_000_000
 #: Fewest characters a printed jaxpr equation takes (how many to print for a text limit).
 CHARS_PER_EQUATION = 20
+#: Static argument leaves listed in the header (the rest are counted).
+STATIC_LIMIT = 50
 #: Node index entries keep the source line's code this short.
 CODE_LIMIT = 200
 #: Counterparts in the other view listed per node (a broadcast feeding a whole fused
@@ -105,6 +107,7 @@ def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any
         # node_ids run to thousands for a big loop: only the first, to show; view_state's
         # node index says which findings concern each drawn node.
         data["node"] = data.pop("node_ids")[0] if finding.node_ids else None
+        data["where"] = finding.where
         data["view"] = "jaxpr" if finding.node_ids and notes.get("jaxpr") is None else None
         result.append(data)
     return result
@@ -119,6 +122,8 @@ def header(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
         "memory": text.memory_text(trace.memory) if trace.memory else "",
         "errors": trace.errors,
         "stdout": cut(trace.trace_stdout, text_limit),
+        "static": [[leaf.path, leaf.value] for leaf in trace.static_inputs[:STATIC_LIMIT]],
+        "more_static": max(len(trace.static_inputs) - STATIC_LIMIT, 0),
     }
 
 
@@ -239,7 +244,8 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
        ``concerns``), and source.
     2. Search entries for the nodes hidden in closed groups, alike ones merged:
        [closed group standing for them, op, label, source, how many].
-    3. The source lines [file, line, function, code] that ``source`` fields index.
+    3. The source lines [file, line, function, code, place in the user's words] that
+       ``source`` fields index.
     """
     concerns = concerns or {}
     flows: dict[str, dict[str, list[list[str]]]] = {"inputs": defaultdict(list),
@@ -280,7 +286,8 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
     for node in graph.nodes.values():
         if node.id not in index:
             hidden[(shown.stand_in[node.id], node.op, node.label, source_of(node))] += 1
-    lines = [[src.filename, src.line, src.function, src.code[:CODE_LIMIT]] for src in sources]
+    lines = [[src.filename, src.line, src.function, src.code[:CODE_LIMIT], src.short]
+             for src in sources]
     return index, numbered_families(hidden), lines
 
 

@@ -1,19 +1,20 @@
 // Short texts about a node of the view graph, shared by the tooltip, the details panel and
 // search. A node index entry (built by jaxviz/display/widget.py for each drawn node;
 // graph.js resolves its source) looks like
-//   {kind, op, label, category, shape?, group?, source?: [file, line, function, code],
-//    params?: {name: text}, inputs?, outputs?: [[drawn id, edge label]], size?: ops inside,
+//   {kind, op, label, category, shape?, group?, source?: [file, line, function, code, place]
+//    (place: "Cell In[2], line 4" or "model.py:12"), params?: {name: text}, inputs?,
+//    outputs?: [[drawn id, edge label]], size?: ops inside,
 //    links?: [[id, label]] in the other view, more_links?: how many more,
 //    removed?: true for code XLA removed,
 //    findings?: [indices into the findings]}
 
 export const REMOVED_TEXT = "removed by XLA: no output needs it";
 
-/** "cell.py:3 in fn", or "" when the node has no source line. */
+/** "Cell In[2], line 3 in fn", "model.py:3 in fn", or "" when the node has no source line. */
 export function sourceText(node) {
   if (!node.source) return "";
-  const [file, line, fn] = node.source;
-  return `${basename(file)}:${line} in ${fn}`;
+  const [file, line, fn, , place] = node.source;
+  return `${place ?? `${basename(file)}:${line}`} in ${fn}`;
 }
 
 export function basename(path) {

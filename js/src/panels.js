@@ -1,7 +1,6 @@
 // The panels around the graph: the header line, findings, timing and program texts.
 import { h } from "./dom.js";
 import { Tabs } from "./tabs.js";
-import { basename } from "./describe.js";
 
 /** Function, device, stage times, cost, stage errors, and what printed while tracing. */
 export function headerView(header) {
@@ -15,6 +14,13 @@ export function headerView(header) {
     errors.map(([stage, message]) => h("div", { class: "jv-error-line" }, `${stage} failed: ${message}`)),
     header.stdout &&
       h("details", { class: "jv-stdout" }, h("summary", {}, "printed while tracing"), h("pre", {}, header.stdout)),
+    header.static?.length > 0 &&
+      h(
+        "details",
+        { class: "jv-stdout" },
+        h("summary", {}, `static inputs (not traced, fixed at trace time): ${header.static.length + (header.more_static ?? 0)}`),
+        h("pre", {}, header.static.map(([path, value]) => `${path} = ${value}`).join("\n") + (header.more_static ? `\n… ${header.more_static} more` : "")),
+      ),
   );
 }
 
@@ -33,7 +39,7 @@ export function findingsView(findings, show) {
           "div",
           {},
           h("b", {}, f.severity),
-          f.line != null && h("span", { class: "jv-dim", title: f.filename ?? "" }, ` · ${basename(f.filename ?? "")}:${f.line}`),
+          f.where && h("span", { class: "jv-dim", title: f.filename ?? "" }, ` · ${f.where}`),
           h("span", { class: "jv-dim" }, ` · ${f.kind}`),
         ),
         h("div", {}, f.message),
