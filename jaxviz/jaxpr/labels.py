@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxviz import _compat
+
 #: Binary primitives written with an operator when one operand is a literal: ``mul ×2.0``.
 OPERATORS = {
     "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "rem": "%",
@@ -95,7 +97,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return np.dtype(value).name
     if hasattr(value, "dtype") and hasattr(value, "shape") and not isinstance(value, str):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except Exception:  # PRNG keys and other extended dtypes hold no NumPy values
+            return _compat.value_type_str(value)
         if arr.ndim == 0:
             return _scalar(arr.item())
         if arr.size <= 4:
