@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from benchmarks import workloads
 from jaxviz import _compat, _gc
-from jaxviz.analysis import loops
+from jaxviz.structure import repeats
 
 TARGET_S = 1.0
 
@@ -46,8 +46,8 @@ def detect(eqns) -> tuple[float, int]:
     lines = [(f.filename, f.line) if (f := _compat.user_frame(eqn)) else None for eqn in eqns]
     with _gc.paused():  # as in the builder
         start = time.perf_counter()
-        keys = [loops.equation_key(eqn, line) for eqn, line in zip(eqns, lines)]
-        runs = loops.find_runs(keys, eqns)
+        keys = [repeats.equation_key(eqn, line) for eqn, line in zip(eqns, lines)]
+        runs = repeats.find_runs(keys, eqns)
         seconds = time.perf_counter() - start
     return seconds, sum(run.block * run.repeats for run in runs)
 

@@ -47,6 +47,14 @@ def user_frame(eqn: Any) -> Frame | None:
     return Frame(frame.file_name, frame.start_line, frame.function_name)
 
 
+def frames(eqn: Any) -> list[Frame]:
+    """Every Python frame of an equation's traceback, innermost first."""
+    traceback = getattr(eqn.source_info, "traceback", None)
+    if traceback is None:
+        return []
+    return [Frame(f.file_name, f.line_num, f.function_name) for f in traceback.frames]
+
+
 def name_stack(eqn: Any) -> tuple[str, ...]:
     """The scopes (``jax.named_scope``, module names, ``jvp(...)``) an equation sits in."""
     text = str(getattr(eqn.source_info, "name_stack", "") or "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -18,6 +17,7 @@ import jax
 import numpy as np
 
 from jaxviz import _compat, jitting
+from jaxviz.structure.sources import is_user_file
 
 STAGES = ("trace", "lower", "compile")
 
@@ -150,7 +150,7 @@ def outside_values(fn: Callable, depth: int = 3) -> list[Reference]:
         for scope in (found.nonlocals, found.globals):
             for name, value in scope.items():
                 if callable(value) and not isinstance(value, type):
-                    if level < depth and _is_user_code(value):
+                    if level < depth and _is_user_function(value):
                         visit(value, level + 1)
                 elif not inspect.ismodule(value) and not isinstance(value, type):
                     refs.setdefault(name, Reference(name, value, function))
@@ -159,16 +159,9 @@ def outside_values(fn: Callable, depth: int = 3) -> list[Reference]:
     return list(refs.values())
 
 
-def _is_user_code(function: Callable) -> bool:
+def _is_user_function(function: Callable) -> bool:
     code = getattr(inspect.unwrap(function), "__code__", None)
-    if code is None:
-        return False
-    path = code.co_filename
-    return not (f"{os.sep}site-packages{os.sep}" in path or f"{os.sep}dist-packages{os.sep}" in path
-                or path.startswith(_JAX_DIR) or path.startswith("<frozen"))
-
-
-_JAX_DIR = os.path.dirname(os.path.abspath(jax.__file__))
+    return code is not None and is_user_file(code.co_filename)
 
 
 def constant_names(fn: Callable, consts: Sequence[Any]) -> list[str | None]:

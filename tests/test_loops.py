@@ -1,12 +1,14 @@
 """Unrolled Python loops are found, folded into one group, and only where they are."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 import jaxviz
 import programs as P
-from jaxviz.analysis.loops import MIN_REPEATS, find_runs
+from jaxviz.structure.repeats import MIN_REPEATS, find_runs
 from jaxviz.model import expansion, project
 from test_jaxpr_graph import line_of
 
@@ -19,10 +21,10 @@ def test_stupid_fn_folds_into_one_group():
     g = jaxviz.trace(P.stupid_fn, jnp.array([1.1, -1.1])).graph()
     (loop,) = unrolled_groups(g)
     assert loop.label == "unrolled loop ×1000 · 1 op each"
-    assert loop.source.line == line_of(P.stupid_fn, "x = x * x")
+    assert loop.source.line == line_of(P.stupid_fn, "for _ in range(1000)")
     chunks = g.children(loop.id)  # 1000 members are too many for one level: 40 chunks
     assert [c.op for c in chunks] == ["chunk"] * 40
-    assert chunks[0].label == f"25 ops · line {loop.source.line}"
+    assert chunks[0].label == f"25 ops · line {line_of(P.stupid_fn, 'x = x * x')}"
     muls = [n for n in g.find(kind="op") if n.group and g.nodes[n.group].group == loop.id]
     assert len(muls) == 1000 and {m.op for m in muls} == {"mul"}
     assert len(g.find(kind="op")) == 1001  # folded, not dropped
@@ -118,8 +120,33 @@ def test_grad_of_unrolled_loop_has_forward_and_backward_runs():
             x = jnp.sin(x) * 1.5
         return x.sum()
 
-    g = jaxviz.trace(jax.grad(f), jnp.ones(3)).graph()
-    assert len(unrolled_groups(g)) >= 2
+    t = jaxviz.trace(jax.grad(f), jnp.ones(3))
+    assert len(unrolled_groups(t.graph())) >= 2
+    (finding,) = [f for f in t.findings if f.kind == "unrolled-loop"]  # one loop, one finding
+    assert finding.line == line_of(f, "for _ in range(6)")
+    assert "forward pass and again in its gradient" in finding.message
+    assert len(finding.node_ids) == 2
+
+
+def norm(x):
+    return x / jnp.sqrt(jnp.mean(x * x) + 1e-6)
+
+
+def block(p, x):
+    return jnp.tanh(norm(x) @ p["w"]) + x
+
+
+def test_layer_loop_through_helpers_points_at_the_for_line():
+    def loss(params, x):
+        for p in params["layers"]:
+            x = block(p, x)
+        return (x ** 2).sum()
+
+    params = {"layers": [{"w": jnp.eye(3) * (i + 1)} for i in range(6)]}
+    t = jaxviz.trace(jax.value_and_grad(loss, argnums=(0, 1)), params, jnp.ones((2, 3)))
+    (finding,) = [f for f in t.findings if f.kind == "unrolled-loop"]
+    assert (finding.filename, finding.line) == (__file__, line_of(loss, "for p in"))
+    assert str(finding).startswith(f"warning: tests{os.sep}test_loops.py:{finding.line}: ")
 
 
 def test_summary_says_when_the_view_is_folded():

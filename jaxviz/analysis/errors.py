@@ -9,26 +9,16 @@ function and argument positions.
 from __future__ import annotations
 
 import inspect
-import os
 import re
-import sysconfig
 import traceback
 from typing import Any, Callable
 
 import jax
-import jaxlib
 import numpy as np
 
-import jaxviz
 from jaxviz.capture import STAGES, Capture
 from jaxviz.findings import Finding
-
-#: Code that is not the user's: a frame here never names "the line where it happened".
-LIBRARY_DIRS = tuple(
-    os.path.dirname(os.path.abspath(module.__file__)) + os.sep for module in (jax, jaxlib, jaxviz)
-) + tuple(
-    os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")
-)
+from jaxviz.structure.sources import is_user_file
 
 #: "... because it depends on the value of the argument n." / "... of the arguments a and b."
 _DEPENDS_ON = re.compile(r"depends on the values? of the arguments? (.+?)\.?$", re.MULTILINE)
@@ -57,21 +47,11 @@ def _user_location(fn: Callable, exc: BaseException | None) -> tuple[str | None,
         return None, None
     frames = traceback.extract_tb(exc.__traceback__)
     own_file = getattr(getattr(inspect.unwrap(fn), "__code__", None), "co_filename", None)
-    for wanted in (lambda f: f.filename == own_file, _is_user_code):
+    for wanted in (lambda f: f.filename == own_file, lambda f: is_user_file(f.filename)):
         for frame in reversed(frames):
             if wanted(frame):
                 return frame.filename, frame.lineno
     return None, None
-
-
-def _is_user_code(frame: traceback.FrameSummary) -> bool:
-    path = os.path.abspath(frame.filename)
-    return not (
-        path.startswith(LIBRARY_DIRS)
-        or f"{os.sep}site-packages{os.sep}" in path
-        or f"{os.sep}dist-packages{os.sep}" in path
-        or frame.filename.startswith("<frozen ")
-    )
 
 
 # -- what and how to fix -------------------------------------------------------------------

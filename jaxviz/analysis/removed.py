@@ -8,6 +8,8 @@ and did nothing.
 
 Equations inside autodiff scopes (``jvp(...)``, ``transpose(...)``) are left out: forward
 values a gradient does not need are autodiff's business, not code the user wrote in vain.
+So are equations of library code (an optimizer's unused statistics): the user cannot
+delete them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from jaxviz.findings import Finding
-from jaxviz.model import Graph
+from jaxviz.model import Graph, Node
+from jaxviz.structure.sources import is_user_file
 
 #: (singular, plural) for the primitives people write most; others read "<primitive> op(s)".
 _NOUNS = {
@@ -49,7 +52,7 @@ def removed_findings(jaxpr_graph: Graph) -> list[Finding]:
     needed = needed_nodes(jaxpr_graph)
     units: dict[str, None] = {}
     for node in jaxpr_graph.nodes.values():
-        if node.kind == "op" and node.id not in needed and not _in_autodiff(jaxpr_graph, node.id):
+        if node.kind == "op" and node.id not in needed and _users_own(jaxpr_graph, node):
             units[_outermost_dead(jaxpr_graph, node.id, needed)] = None
     by_line: dict[tuple[str | None, int | None], list[str]] = defaultdict(list)
     for unit in units:
@@ -125,14 +128,14 @@ def _outermost_dead(graph: Graph, node_id: str, needed: set[str]) -> str:
     return unit
 
 
-def _in_autodiff(graph: Graph, node_id: str) -> bool:
-    group = graph.nodes[node_id].group
-    while group is not None:
-        scope = graph.nodes[group].params.get("scope", "")
-        if graph.nodes[group].op == "scope" and scope.startswith(_AUTODIFF_SCOPES):
-            return True
-        group = graph.nodes[group].group
-    return False
+def _users_own(graph: Graph, node: Node) -> bool:
+    """Code the user wrote and could delete: on a line of theirs, not made by autodiff (a
+    ``jvp`` / ``transpose`` scope, at any depth: ``vmap(jvp(loss))`` too) or a library."""
+    if node.source is None or not is_user_file(node.source.filename):
+        return False
+    return not any(graph.nodes[g].op == "scope" and
+                   any(s in graph.nodes[g].params.get("scope", "") for s in _AUTODIFF_SCOPES)
+                   for g in graph.ancestors(node.id))
 
 
 def _counted(primitive: str, count: int) -> str:

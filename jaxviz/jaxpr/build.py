@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from jaxviz import _compat, _gc
-from jaxviz.analysis import loops
+from jaxviz.structure import repeats
+from jaxviz.structure.sources import loop_frame, user_frames
 from jaxviz.jaxpr import labels
 from jaxviz.grouping import chunk_long_levels, group_pytree
 from jaxviz.model import Edge, Graph, Node, SourceLoc
@@ -129,9 +130,9 @@ class _Builder:
         """
         if sources is None or keys is None:
             sources = [self._source(eqn) for eqn in eqns]
-            keys = [loops.equation_key(eqn, src and (src.filename, src.line))
+            keys = [repeats.equation_key(eqn, src and (src.filename, src.line))
                     for eqn, src in zip(eqns, sources)]
-        runs = {run.start: run for run in loops.find_runs(keys, eqns)}
+        runs = {run.start: run for run in repeats.find_runs(keys, eqns)}
         i = 0
         while i < len(eqns):
             if i in runs:
@@ -147,7 +148,7 @@ class _Builder:
                 self._equation(eqn, frame.env, group, sources[i])
             i += 1
 
-    def _unrolled(self, eqns: Sequence[Any], run: loops.Run, sources: list[SourceLoc | None],
+    def _unrolled(self, eqns: Sequence[Any], run: repeats.Run, sources: list[SourceLoc | None],
                   keys: list, frame: _Frame) -> None:
         """One group for the whole run; one sub-group per iteration (unless 1 op each)."""
         body = eqns[run.start:run.stop]
@@ -157,7 +158,8 @@ class _Builder:
         node = self._add(
             "g", kind="group", op="unrolled",
             label=f"unrolled loop ×{run.repeats} · {run.block} op{'s' if run.block != 1 else ''} each",
-            group=parent, source=sources[run.start], category="repeat", opens_by_default=False,
+            group=parent, source=self._loop_source(body[:run.block]) or sources[run.start],
+            category="repeat", opens_by_default=False,
             params={"repeats": str(run.repeats), "block": str(run.block),
                     "body": ", ".join(prims[:6]) + (" …" if len(prims) > 6 else "")},
         )
@@ -169,6 +171,12 @@ class _Builder:
             inner = _Frame(env=frame.env, group=holder, scope_prefix=common)
             start, stop = run.start + r * run.block, run.start + (r + 1) * run.block
             self._walk(eqns[start:stop], inner, sources[start:stop], keys[start:stop])
+
+    def _loop_source(self, iteration: Sequence[Any]) -> SourceLoc | None:
+        """The user's ``for`` (or ``while``, comprehension) that traced this iteration."""
+        stacks = [user_frames(_compat.frames(eqn)) for eqn in iteration]
+        frame = loop_frame([stack for stack in stacks if stack])
+        return SourceLoc(*frame) if frame else None
 
     def _scope_group(self, stack: tuple[str, ...], frame: _Frame) -> str | None:
         """The named-scope group for a name stack, opening and closing scopes as needed."""
