@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import io
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -133,8 +134,9 @@ class Reference:
 
 
 def outside_values(fn: Callable, depth: int = 3) -> list[Reference]:
-    """Globals and closure variables that ``fn`` reads, and that the user's own functions it
-    calls read (``depth`` calls deep); library code (jax, site-packages) is not entered."""
+    """Globals and closure variables that ``fn`` reads (its inner functions and lambdas
+    included), and that the user's own functions it calls read (``depth`` calls deep, a
+    ``custom_vjp``'s forward and backward rules too); library code is not entered."""
     refs: dict[str, Reference] = {}
     visited: set[int] = set()
 
@@ -143,20 +145,42 @@ def outside_values(fn: Callable, depth: int = 3) -> list[Reference]:
         if id(function) in visited or not inspect.isfunction(function):
             return
         visited.add(id(function))
-        try:
-            found = inspect.getclosurevars(function)
-        except (TypeError, ValueError):
-            return
-        for scope in (found.nonlocals, found.globals):
-            for name, value in scope.items():
-                if callable(value) and not isinstance(value, type):
-                    if level < depth and _is_user_function(value):
-                        visit(value, level + 1)
-                elif not inspect.ismodule(value) and not isinstance(value, type):
-                    refs.setdefault(name, Reference(name, value, function))
+        for name, value in _read_names(function).items():
+            if callable(value) and not isinstance(value, type):
+                if level < depth and _is_user_function(value):
+                    visit(value, level + 1)
+                    for rule in ("fwd", "bwd", "jvp"):  # custom_vjp / custom_jvp rules
+                        if inspect.isfunction(getattr(value, rule, None)):
+                            visit(getattr(value, rule), level + 1)
+            elif not inspect.ismodule(value) and not isinstance(value, type):
+                refs.setdefault(name, Reference(name, value, function))
 
     visit(fn, 0)
     return list(refs.values())
+
+
+def _read_names(function: Callable) -> dict[str, Any]:
+    """The closure variables and globals a function's code reads, in order of appearance.
+
+    ``inspect.getclosurevars`` looks at the outer code only; a chunked loop body or a
+    lambda given to ``lax.scan`` reads its globals from a nested code object.
+    """
+    code = function.__code__
+    values: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
+        try:
+            values[name] = cell.cell_contents
+        except ValueError:  # not assigned yet
+            continue
+    names: dict[str, None] = {}
+    codes = [code]
+    while codes:
+        current = codes.pop(0)
+        names.update(dict.fromkeys(current.co_names))
+        codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    scope = function.__globals__
+    values.update((name, scope[name]) for name in names if name in scope and name not in values)
+    return values
 
 
 def _is_user_function(function: Callable) -> bool:

@@ -185,3 +185,33 @@ BRANCHES = [lambda v: v, lambda v: -v]
 
 def test_a_list_of_functions_is_not_a_trace_time_value():
     assert jaxviz.trace(lambda i, v: jax.lax.switch(i, BRANCHES, v), 1, 2.0).findings == []
+
+
+CHUNK = 2
+SCALE = 0.5
+
+
+@jax.custom_vjp
+def chunked_sum(x):
+    def body(total, i):
+        return total + jax.lax.dynamic_slice(x, (i * CHUNK,), (CHUNK,)).sum() * SCALE, None
+    return jax.lax.scan(body, 0.0, jnp.arange(x.shape[0] // CHUNK))[0]
+
+
+def _chunked_fwd(x):
+    return chunked_sum(x), x
+
+
+def _chunked_bwd(x, g):
+    return (jnp.full_like(x, g * SCALE),)
+
+
+chunked_sum.defvjp(_chunked_fwd, _chunked_bwd)
+
+
+def test_globals_read_in_inner_functions_and_custom_vjp_rules_are_all_found():
+    found = jaxviz.trace(jax.grad(chunked_sum), jnp.ones(6)).findings
+    named = {f.message.split("`")[1] for f in found if f.kind in ("baked-constant",
+                                                                 "trace-time-value")}
+    assert named == {"CHUNK", "SCALE"}
+    assert all(f.line is not None for f in found)
