@@ -27,6 +27,7 @@ from traitlets.config import Configurable
 import jaxviz
 from jaxviz.analysis import recompile
 from jaxviz.export import FORMATS
+from jaxviz.formatting import cell_name, place
 
 NO_CALL = ("no call to trace: end the cell with a call such as `fn(x)` or give one: "
            "%%jaxtrace fn(x)")
@@ -100,23 +101,35 @@ class Request:
 
 
 def parse_request(parser: argparse.ArgumentParser, line: str) -> Request:
-    """Split ``[options] [CALL]`` at the leftmost point where both halves make sense.
+    """Split ``[options] [CALL] [options]``: options go before or after CALL.
 
-    CALL is Python (spaces, quotes, commas), so it is not shell-split: the split is the first
-    whitespace boundary where the left part parses completely as options and the right part
-    is a Python expression that does not start with '-'.
+    CALL is Python (spaces, quotes, commas), so it is not shell-split: the split is the
+    leftmost start, then the longest CALL, where CALL parses as a call such as ``fn(x)`` and
+    the words around it parse completely as options. ``fn(x) --no-time`` is a valid Python
+    expression too (a subtraction), so CALL must be a call to count; a CALL that is Python
+    but no call is refused by saying what it is.
     """
     line = line.strip()
-    words = [i for i in range(1, len(line)) if line[i - 1].isspace() and not line[i].isspace()]
-    for start in [0, *words, len(line)]:
-        call = line[start:].strip()
-        silent = call.endswith(";")
-        call = call.rstrip(";").rstrip()
-        if call and (call.startswith("-") or not _is_expression(call)):
-            continue
-        options = _parse_options(parser, line[:start])
-        if options is not None:
-            return Request(call or None, options, silent)
+    starts = [0, *(i for i in range(1, len(line))
+                   if line[i - 1].isspace() and not line[i].isspace())]
+    ends = [*(i for i in range(1, len(line)) if line[i].isspace() and not line[i - 1].isspace()),
+            len(line)]
+    options = _parse_options(parser, line)
+    if options is not None:
+        return Request(None, options)
+    for wanted in (_is_call, _is_expression):
+        for start in starts:
+            if _parse_options(parser, line[:start]) is None:
+                continue
+            for end in reversed([e for e in ends if e > start]):
+                call = line[start:end].strip()
+                silent = call.endswith(";") and end == len(line)
+                call = call.rstrip(";").rstrip() if silent else call
+                if call.startswith("-") or not wanted(call):
+                    continue
+                options = _parse_options(parser, line[:start] + " " + line[end:])
+                if options is not None:
+                    return Request(call, options, silent)
     # No split works: let argparse name the bad option, else the CALL is not Python.
     try:
         options = parser.parse_args(_option_words(line))
@@ -155,10 +168,24 @@ def _is_expression(text: str) -> bool:
     return True
 
 
+def _is_call(text: str) -> bool:
+    return _is_expression(text) and isinstance(ast.parse(text, mode="eval").body, ast.Call)
+
+
+#: What a CALL that is Python but no call is, in words.
+_WHAT = {ast.Name: "a name", ast.Attribute: "an attribute", ast.Constant: "a constant",
+         ast.BinOp: "an arithmetic expression", ast.UnaryOp: "an arithmetic expression",
+         ast.Subscript: "an index", ast.Compare: "a comparison", ast.BoolOp: "a logical "
+         "expression", ast.Lambda: "a lambda", ast.Tuple: "a tuple", ast.List: "a list",
+         ast.Dict: "a dict"}
+
+
 def _parse_call(text: str) -> ast.Call:
     node = ast.parse(text, mode="eval").body
     if not isinstance(node, ast.Call):
-        raise UsageError(f"CALL must be a call such as fn(x), not {text!r}")
+        what = _WHAT.get(type(node), f"a {type(node).__name__} expression")
+        hint = f": call it, e.g. {text}(x)" if isinstance(node, (ast.Name, ast.Attribute)) else ""
+        raise UsageError(f"CALL must be a call such as fn(x), but `{text}` is {what}{hint}")
     return node
 
 
@@ -240,7 +267,7 @@ class JaxTraceMagics(Magics):
 
     def _trace_cell(self, request: Request, line: str, cell: str) -> Any:
         source = f"# %%jaxtrace {line.strip()}\n" + self.shell.transform_cell(cell)
-        fname = self.shell.compile.cache(source, self.shell.execution_count, raw_code=source)
+        fname = self.shell.compile.cache(source, self._cell_number(), raw_code=source)
         try:
             module = ast.parse(source, filename=fname)
         except SyntaxError as exc:
@@ -281,6 +308,19 @@ class JaxTraceMagics(Magics):
             _print_errors(result)
             self._finish(result, request.options)
         return None if _ends_with_semicolon(source, last) else value
+
+    def _cell_number(self) -> int:
+        """N of the running cell's In[N], so the cell's code is named as IPython names it.
+
+        ``execution_count`` is already the next number while a cell runs (IPython 9), so
+        the number is read off the frame of the cell's own code, which IPython compiled."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            number = cell_name(frame.f_code.co_filename)
+            if number is not None and number[3:-1].isdigit():  # "In[7]"
+                return int(number[3:-1])
+            frame = frame.f_back
+        return self.shell.execution_count
 
     def _report_failed_call(self, exc: Exception, fn: Callable, args: tuple, kwargs: dict,
                             fname: str, options: argparse.Namespace) -> None:
@@ -358,7 +398,7 @@ class JaxTraceMagics(Magics):
             self.shell.showtraceback((type(exc), exc, _from_cell(exc.__traceback__, fname)))
             return
         line = _cell_line(exc, fname)
-        where = f"line {line}: " if line is not None else ""
+        where = f"{place(fname, line)}: " if line is not None else ""
         message = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
         if isinstance(exc, SyntaxError):
             message = exc.msg

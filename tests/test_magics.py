@@ -8,6 +8,8 @@ expected to (bad use of the magic raises a UsageError; nothing else may).
 import ast
 
 import nbformat
+import re
+
 import pytest
 from IPython.core.error import UsageError
 from nbclient import NotebookClient
@@ -118,9 +120,34 @@ def parse(line):
     ("--traceback fn(x)", "fn(x)"),
     ("-o t -x all", None),
     ("-s 1 -e a.svg f(*xs, **kw)", "f(*xs, **kw)"),
+    ("fn(W, b, x) -o tr", "fn(W, b, x)"),
+    ("fn(x) --no-time", "fn(x)"),
+    ("-s 1 fn(x, 'a -o b') -o t --traceback", "fn(x, 'a -o b')"),
+    ("fn(x) - y", "fn(x) - y"),
 ])
 def test_call_is_split_from_the_options(line, call):
     assert parse(line).call == call
+
+
+def test_options_on_both_sides_of_the_call():
+    request = parse("-s 1 fn(W, b, x) -o tr -x all")
+    assert request.call == "fn(W, b, x)"
+    options = request.options
+    assert (options.static_argnums, options.output, options.expand) == ((1,), "tr", "all")
+    assert parse("fn(x) --no-time").options.time is False
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("fn", "`fn` is a name: call it, e.g. fn(x)"),
+    ("model.apply", "`model.apply` is an attribute"),
+    ("x + 1", "`x + 1` is an arithmetic expression"),
+])
+def test_a_call_that_is_no_call_says_what_it_is(text, expected):
+    from jaxviz.magics import _parse_call
+
+    assert parse(text).call == text
+    with pytest.raises(UsageError, match=re.escape(expected)):
+        _parse_call(text)
 
 
 def test_option_values():
@@ -304,7 +331,7 @@ def test_seed_create_filled_gives_one_message_with_the_fix(kernel):
     assert cell.stdout == "[1. 1. 1. 1. 1.]\n"
     assert not cell.errors and cell.value is None
     message = cell.stderr
-    assert message.startswith("jaxtrace: error: line 3: `length`")
+    assert re.match(r"jaxtrace: error: Cell In\[\d+\], line 3: `length`", message)
     assert "static_argnums=(1,)" in message and "%%jaxtrace -s 1" in message
     assert "Traceback" not in message and len(message.splitlines()) <= 3
     assert kernel.eval("sorted(t_failed.errors)") == ["trace"]
@@ -322,8 +349,9 @@ def test_traceback_option_shows_the_full_traceback(kernel):
 def test_exception_in_the_cell_is_one_line_with_the_cell_line(kernel):
     cell = kernel.run("%%jaxtrace\nok = 1\ny = 1 / 0\nfn(W, b, x)\n")
     assert not cell.errors and not cell.displays
-    assert cell.stderr == ("jaxtrace: line 3: ZeroDivisionError: division by zero "
-                           "(add --traceback for the full traceback)\n")
+    number = kernel.nb.cells[-1].execution_count
+    assert cell.stderr == (f"jaxtrace: Cell In[{number}], line 3: ZeroDivisionError: division "
+                           "by zero (add --traceback for the full traceback)\n")
 
 
 def test_python_error_inside_the_traced_function(kernel):
@@ -334,13 +362,15 @@ def test_python_error_inside_the_traced_function(kernel):
         "lookup({'b': b})\n"
     )
     assert not cell.errors
-    assert cell.stderr.startswith("jaxtrace: error: line 3: KeyError: 'W'")
+    number = kernel.nb.cells[-1].execution_count
+    assert cell.stderr.startswith(f"jaxtrace: error: Cell In[{number}], line 3: KeyError: 'W'")
 
 
 def test_syntax_error_is_one_line(kernel):
     cell = kernel.run("%%jaxtrace\ndef broken(:\n    pass\nbroken()\n")
     assert not cell.errors
-    assert cell.stderr.startswith("jaxtrace: line 2: SyntaxError:")
+    number = kernel.nb.cells[-1].execution_count
+    assert cell.stderr.startswith(f"jaxtrace: Cell In[{number}], line 2: SyntaxError:")
 
 
 def test_works_eagerly_fails_under_jit_shows_the_finding(kernel):
@@ -357,7 +387,8 @@ def test_works_eagerly_fails_under_jit_shows_the_finding(kernel):
     shown = trace_displays(cell, "cond_fn")
     assert len(shown) == 1 and "lax.cond" in shown[0]["text/plain"]
     assert jaxtrace_lines(cell) == [line for line in cell.stderr.splitlines()]
-    assert jaxtrace_lines(cell)[0].startswith("jaxtrace: error: line 3: a Python `if`")
+    assert re.match(r"jaxtrace: error: Cell In\[\d+\], line 3: a Python `if`",
+                    jaxtrace_lines(cell)[0])
 
 
 def test_seed_mask_tensor(kernel):
@@ -370,7 +401,8 @@ def test_seed_mask_tensor(kernel):
         "jax.jit(mask_tensor)(jnp.ones((4, 4)), mask)\n"
     )
     assert not cell.errors
-    assert cell.stderr.startswith("jaxtrace: error: line 3: boolean-mask indexing")
+    assert re.match(r"jaxtrace: error: Cell In\[\d+\], line 3: boolean-mask indexing",
+                    cell.stderr)
     assert "~mask * x - mask * 100." in cell.stderr
 
 
@@ -482,7 +514,23 @@ def test_seed_globals_config_and_loop_through_the_magic(kernel):
     text = shown["text/plain"]
     assert "line 5: global array `b_global` (f32[2], 8 B)" in text
     assert "line 6: `config` (dict)" in text
-    assert "line 9: Python loop unrolled 8×" in text and "lax.fori_loop" in text
+    assert "line 8: Python loop unrolled 8×" in text and "lax.fori_loop" in text  # the for
     # in a kernel the output is the widget, with the static view beside it for nbconvert
     assert "application/vnd.jupyter.widget-view+json" in shown
     assert "unrolled 8" in shown["text/html"]
+
+
+def test_code_of_an_earlier_cell_is_located_as_ipython_does(kernel):
+    defined = kernel.run(
+        "def unrolled(x):\n"
+        "    for _ in range(6):\n"
+        "        x = jnp.sin(x) * 2\n"
+        "    return x\n"
+    )
+    number = kernel.nb.cells[-1].execution_count
+    cell = kernel.run("%%jaxtrace --no-time -o t_cells\nunrolled(jnp.ones(3))")
+    assert not defined.errors and not cell.errors
+    text = trace_displays(cell, "unrolled")[0]["text/plain"]
+    assert f"warning: Cell In[{number}], line 2: Python loop unrolled 6×" in text
+    assert kernel.eval("[f.where for f in t_cells.findings]") == [f"Cell In[{number}], line 2"]
+    assert ".py:" not in text  # IPython's cache file names never show
