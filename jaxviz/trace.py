@@ -92,7 +92,8 @@ class Trace:
         """Traps in this program (errors, unrolled loops, baked-in globals, ...), each with a fix."""
         from jaxviz import analysis
 
-        return analysis.findings(self)
+        return analysis.findings(self._cap, lambda: self.graph("jaxpr", linked=False),
+                                 self.cache_misses)
 
     # -- timing --------------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ def test_an_input_feeding_many_boxes_draws_a_note_instead_of_edges():
     (w,) = t.graph().find(kind="input")
     dot = t.layout(expand="all").dot
     assert f'"{w.id}" ->' not in dot and "feeds 12 boxes" in dot
-    from jaxviz.display.widget import node_index
+    from jaxviz.display.state import node_index
     from jaxviz.model import project
 
     nodes, _, _ = node_index(t.graph(), project(t.graph(), frozenset()))

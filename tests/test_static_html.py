@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 import jaxviz
 import programs as P
-from jaxviz.display import html, widget
+from jaxviz.display import html, state, widget
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 
@@ -36,7 +36,7 @@ def test_the_script_is_much_smaller_than_the_bundle():
     trace = jaxviz.trace(P.stupid_fn, jnp.array([1.1, -1.1]))
     fragment = html.fragment(trace)
     script = script_of(fragment)
-    bundle = widget.bundle("page.js")
+    bundle = state.bundle("page.js")
     assert len(script.group(0)) < 0.6 * len(bundle)  # with the state, which the bundle lacks
     assert len(script.group(1)) < 0.5 * len(bundle)
     assert unpack(script.group(1)) == bundle

@@ -8,7 +8,7 @@ from jax.extend.core import Primitive
 
 import jaxviz
 import programs as P
-from jaxviz.display import widget
+from jaxviz.display import state
 
 
 def test_all_stages_captured():
@@ -135,8 +135,8 @@ def test_user_arguments_untouched():
 def test_program_texts_print_only_what_is_shown():
     t = jaxviz.trace(P.stupid_fn, P.X)
     whole = str(t.jaxpr)
-    assert widget.texts(t)["jaxpr"] == whole  # within the limit: all of it
-    preview = widget.texts(t, 2_000)["jaxpr"]
+    assert state.texts(t)["jaxpr"] == whole  # within the limit: all of it
+    preview = state.texts(t, 2_000)["jaxpr"]
     head, note = preview.rsplit("\n", 1)
     assert whole.startswith(head) and len(head) <= 2_000
     printed = 2_000 // widget.CHARS_PER_EQUATION
@@ -161,7 +161,7 @@ def test_search_entries_merge_labels_that_differ_in_one_number():
     hidden.update({("g1", "iteration", f"iteration {i}", 3): 1 for i in [*range(10), 12, 13]})
     hidden.update({("g1", "add", "add 1.0", 3): 7, ("g1", "mul", "mul 2", 3): 1,
                    ("g1", "x", "x007", None): 1, ("g1", "x", "x7", None): 1})
-    entries = widget.numbered_families(hidden)
+    entries = state.numbered_families(hidden)
     assert _spelled_out(entries) == hidden
     assert len(entries) == 2 + 1 + 4
     assert ["g1", "iteration", ["iteration ", ""], 3, 1, [[0, 9], [12, 13]]] in entries
@@ -176,5 +176,5 @@ def affine_layers(layers, x):
 def test_the_128_layer_inputs_search_entries_stay_small():
     layers = [{"w": jnp.ones(P.X.shape), "b": jnp.zeros(P.X.shape)} for _ in range(128)]
     t = jaxviz.trace(affine_layers, layers, P.X)
-    state = widget.view_state(t, "jaxpr")
-    assert len(state["hidden"]) < 20 and _spelled_out(state["hidden"])
+    view = state.view_state(t, "jaxpr")
+    assert len(view["hidden"]) < 20 and _spelled_out(view["hidden"])

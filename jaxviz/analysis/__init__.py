@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
+from jaxviz.capture import Capture
 from jaxviz.findings import Finding
-
-if TYPE_CHECKING:
-    from jaxviz.trace import Trace
+from jaxviz.model import Graph
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def findings(trace: "Trace") -> list[Finding]:
-    """Every finding for a trace, errors first."""
+def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list) -> list[Finding]:
+    """Every finding for a captured call, errors first.
+
+    ``jaxpr_graph`` builds (or returns) the jaxpr view, when there is a jaxpr: findings read
+    that view alone, no HLO, so they stay cheap. ``cache_misses``: the traces JAX made
+    while the ``%%jaxtrace`` cell ran.
+    """
     from jaxviz.analysis import effects, errors, globals, loops, recompile, removed
     from jaxviz.analysis.source import function_source
 
-    cap = trace._cap
     source = function_source(cap.original)
     found = errors.error_findings(cap)
     found += effects.effect_findings(cap.trace_stdout, source)
-    found += recompile.recompile_findings(trace.cache_misses, cap.original)
-    if trace.jaxpr is not None:
-        graph = trace.graph("jaxpr", linked=False)  # no HLO needed: findings stay cheap
+    found += recompile.recompile_findings(cache_misses, cap.original)
+    if cap.jaxpr is not None:
+        graph = jaxpr_graph()
         found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
-        found += globals.global_findings(cap.original, trace.jaxpr, graph)
-        if trace.hlo_text is not None:
+        found += globals.global_findings(cap.original, cap.jaxpr, graph)
+        if cap.hlo_text is not None:
             found += removed.removed_findings(graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

@@ -29,7 +29,7 @@ import re
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from jaxviz.display import widget
+from jaxviz.display import state as output_state
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
@@ -72,19 +72,19 @@ LOADER = """(async (box, bundle, state) => {
 
 def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     """The HTML block for one trace (the notebook's ``text/html`` output)."""
-    state: dict[str, Any] = widget.trace_state(trace, TEXT_LIMIT)
+    state: dict[str, Any] = output_state.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
-    widget.check_view(views, view)
-    views[view] = views[view] or widget.view_note(trace, view)  # its graph may fail to build
+    output_state.check_view(views, view)
+    views[view] = views[view] or output_state.view_note(trace, view)  # its graph may fail to build
     svg = ""
     if views[view] is None:
-        state.update(widget.view_state(trace, view, expand))
+        state.update(output_state.view_state(trace, view, expand))
         svg = inline_svg(state.pop("svg"))
     else:
-        state.update(widget.empty_view(view))
+        state.update(output_state.empty_view(view))
     bundle = _packed_bundle()
     note = ("The interactive view of this trace needs JavaScript (in JupyterLab: trust the "
-            "notebook, or run the cell)." if bundle else widget.MISSING_BUNDLE)
+            "notebook, or run the cell)." if bundle else output_state.MISSING_BUNDLE)
     data = pack(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
@@ -131,7 +131,7 @@ def inline_svg(svg: str) -> str:
 @functools.cache
 def _packed_bundle() -> str | None:
     """The static bundle as ``LOADER`` takes it, packed once per process."""
-    code = widget.bundle("page.js")
+    code = output_state.bundle("page.js")
     return None if code is None else pack(code)
 
 

@@ -16,61 +16,27 @@ with messages, and Python answers each one (``js/src/kernel.js`` is the other en
     -> {"type": "busy", "id"} at once, then {"type": "done", "id", "error"?} once the traits
        are set, or {"type": "pdf", "id", "filename"} with the PDF bytes as a buffer.
 
-The static page (``html.py``) embeds the same state, so the browser side is one program.
+The state itself is made by ``state.py``; the static page (``html.py``) embeds the same
+state, so the browser side is one program.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections import Counter, defaultdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from jaxviz import _compat
-from jaxviz.capture import STAGES
-from jaxviz.display import text
-from jaxviz.layout import CATEGORY_COLORS, render
-from jaxviz.model import Graph, Node, Projection, SourceLoc, expansion, project
+from jaxviz.display.state import (
+    MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, texts, trace_state,
+    view_note, view_state,
+)
+from jaxviz.layout import render
+from jaxviz.model import Graph, expansion
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-VIEW_NAMES = {"jaxpr": "jaxpr", "hlo": "HLO"}
-#: Longest program text (jaxpr, StableHLO, HLO) the live widget holds; longer ones are cut.
-TEXT_LIMIT = 200_000
-#: Up to this much HLO text (parsed, built and linked in about a second), the details panel
-#: asks for links by itself; past it, the user asks (the kernel is busy meanwhile).
-LINKS_AUTO_LIMIT = 2_000_000
-#: Fewest characters a printed jaxpr equation takes (how many to print for a text limit).
-CHARS_PER_EQUATION = 20
-#: Static argument leaves listed in the header (the rest are counted).
-STATIC_LIMIT = 50
-#: Node index entries keep the source line's code this short.
-CODE_LIMIT = 200
-#: Counterparts in the other view listed per node (a broadcast feeding a whole fused
-#: program links to thousands of HLO instructions); the rest are counted.
-LINK_LIMIT = 20
-#: Edges between two drawn nodes listed one by one in their details, up to this many.
-MERGED_EDGES = 4
-#: Most boxes an interactive view draws: Graphviz takes seconds past about 2,000, and the
-#: kernel is busy meanwhile. ``Trace.export(..., expand="all")`` has no such limit.
-MAX_DRAWN = 2000
-MISSING_BUNDLE = (
-    "jaxviz's browser bundle is missing from jaxviz/static: reinstall jaxviz, or build it with "
-    "`npm --prefix js ci && npm --prefix js run build`."
-)
-
-
-def bundle(name: str) -> str | None:
-    """A built file of ``jaxviz/static`` (``widget.js``, ``page.js``), or None if not built."""
-    path = STATIC / name
-    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def _esm_source() -> str:
@@ -82,267 +48,6 @@ def _esm_source() -> str:
 
 
 # -- the state the browser reads -------------------------------------------------------------
-
-
-def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]:
-    """What stays the same while the user explores: header, findings, texts, timing, legend,
-    views. ``text_limit`` None: no texts yet (the live widget sends them when its text tab
-    is first opened: a big program's texts would weigh more than all the rest)."""
-    notes = views(trace)
-    return {
-        "header": header(trace, text_limit or TEXT_LIMIT),
-        "findings": findings(trace, notes),
-        "texts": texts(trace, text_limit) if text_limit else None,
-        "timing": trace.timing.to_dict() if trace.timing is not None else None,
-        "legend": [[category, colour, name] for category, (colour, name) in CATEGORY_COLORS.items()],
-        "views": notes,
-    }
-
-
-def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any]]:
-    """The findings as data, with "view": the jaxpr view when it can show their nodes."""
-    result = []
-    for finding in trace.findings:
-        data = dataclasses.asdict(finding)
-        # node_ids run to thousands for a big loop: only the first, to show; view_state's
-        # node index says which findings concern each drawn node.
-        data["node"] = data.pop("node_ids")[0] if finding.node_ids else None
-        data["where"] = finding.where
-        data["view"] = "jaxpr" if finding.node_ids and notes.get("jaxpr") is None else None
-        result.append(data)
-    return result
-
-
-def header(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
-    return {
-        "fn_name": trace.fn_name,
-        "device": trace.device,
-        "stages": text.stages_text(trace),
-        "cost": text.cost_text(trace.cost) if trace.cost else "",
-        "memory": text.memory_text(trace.memory) if trace.memory else "",
-        "errors": trace.errors,
-        "stdout": cut(trace.trace_stdout, text_limit),
-        "static": [[leaf.path, leaf.value] for leaf in trace.static_inputs[:STATIC_LIMIT]],
-        "more_static": max(len(trace.static_inputs) - STATIC_LIMIT, 0),
-    }
-
-
-def texts(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, str | None]:
-    jaxpr = None
-    if trace.jaxpr is not None:  # printed only as far as it can be shown
-        jaxpr, left_out = _compat.jaxpr_text(trace.jaxpr, text_limit // CHARS_PER_EQUATION)
-        jaxpr = cut(jaxpr, text_limit) if not left_out else (
-            jaxpr[:text_limit] + f"\n… (the rest not shown: {left_out:,} more equations)")
-    return {
-        "jaxpr": jaxpr,
-        "stablehlo": cut(trace.stablehlo_text, text_limit),
-        "hlo": cut(trace.hlo_text, text_limit),
-    }
-
-
-def views(trace: "Trace") -> dict[str, str | None]:
-    """Each view: None when its program is there to draw, else why not (the tab says so).
-
-    Nothing is built here: a view's graph is built when it is first drawn (``view_note``
-    catches one that fails then), so the HLO side costs nothing until its tab is opened."""
-    from jaxviz.trace import VIEWS
-
-    notes: dict[str, str | None] = {}
-    for view in VIEWS:
-        there = trace.jaxpr if view == "jaxpr" else trace.hlo_text
-        notes[view] = None if there is not None else _no_graph(trace, view)
-    return notes
-
-
-def check_view(views: dict[str, str | None], view: str) -> None:
-    if view not in views:
-        raise ValueError(f"view must be one of {', '.join(map(repr, views))}, not {view!r}")
-
-
-def view_note(trace: "Trace", view: str) -> str | None:
-    """None when the view's graph builds, else why it cannot be drawn."""
-    try:
-        trace.graph(view, linked=False)
-    except Exception as exc:
-        return _no_graph(trace, view, exc)
-    return None
-
-
-def _no_graph(trace: "Trace", view: str, exc: Exception | None = None) -> str:
-    name = VIEW_NAMES.get(view, view)
-    failed = next((stage for stage in STAGES if stage in trace.errors), None)
-    if failed or exc is None:
-        return f"No {name} graph: the {failed or 'compile'} stage failed (the findings tab says why)."
-    return f"No {name} graph: {type(exc).__name__}: {exc}"
-
-
-def view_state(trace: "Trace", view: str, expand: object = None,
-               max_drawn: int | None = None) -> dict[str, Any]:
-    """One drawn view: its SVG, the open groups, a note when most of it is folded away, the
-    index of what is drawn and the search entries of what is not (see node_index), which
-    drawn node stands for each finding's first node, how deep groups nest, and whether the
-    index lists the counterparts in the other view (``linked``: until the browser asks,
-    the other view is not built). An expansion that would draw more than ``max_drawn``
-    boxes is refused before layout."""
-    graph = trace.graph(view, linked=False)
-    expanded = expansion(graph, expand)
-    shown = project(graph, expanded)
-    if max_drawn is not None and len(shown.nodes) > max_drawn:
-        raise ValueError(
-            f"that would draw {len(shown.nodes):,} boxes, more than the {max_drawn:,} a view "
-            "lays out quickly: open groups one at a time, or export with expand='all'")
-    layout = trace.layout(view, expanded)
-    # Both views are built exactly when they were linked; until then, no counterparts.
-    other = "hlo" if view == "jaxpr" else "jaxpr"
-    linked_to = (trace.graph(other, linked=False)
-                 if trace.linked and trace.links is not None else None)
-    # Which findings each drawn node is (or, a closed group, holds nodes) about.
-    concerns: dict[str, dict[int, None]] = defaultdict(dict)
-    mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
-    for k, finding in enumerate(mine):
-        for node_id in finding.node_ids:
-            concerns[shown.stand_in[node_id]][k] = None
-    nodes, hidden, sources = node_index(
-        graph, shown, linked_to,
-        trace.dead_nodes if view == "jaxpr" else frozenset(),
-        {node_id: list(ks) for node_id, ks in concerns.items()})
-    firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
-    return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
-            "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
-            "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
-            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
-            "linked": trace.linked,
-            "links_slow": not trace.linked and len(trace.hlo_text or "") > LINKS_AUTO_LIMIT}
-
-
-def empty_view(view: str) -> dict[str, Any]:
-    """The view traits of a view that cannot be drawn (its tab says why)."""
-    return {"view": view, "svg": "", "expanded": [], "folded": "", "nodes": {}, "hidden": [],
-            "sources": [], "finding_nodes": [], "depth": 0, "linked": True, "links_slow": False}
-
-
-def folded_note(graph: Graph, drawn: int) -> str:
-    """What the view leaves out, when closed groups hide most of the graph ("" otherwise)."""
-    boxes = sum(n.kind != "group" for n in graph.nodes.values())
-    if drawn * 2 > boxes:
-        return ""
-    return (f"{drawn:,} of {boxes:,} boxes drawn; the rest are inside closed groups: click "
-            "one to open it, or search to find what is inside.")
-
-
-def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
-               dead: frozenset[str] = frozenset(), concerns: dict[str, list[int]] | None = None,
-               ) -> tuple[dict[str, dict], list[list], list[list]]:
-    """What the browser needs about the nodes, sized by what is drawn, not by the program.
-
-    1. For each drawn node and open group (tooltips, details, search), empty fields left
-       out: kind, op, label, category, shape, group, params, inputs and outputs
-       [[drawn id, edge label]] as drawn, size (ops inside a group), links [[id, label]] to
-       the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more),
-       removed (true for ``dead`` nodes: code XLA removed), findings (indices of the
-       findings about it or, for a closed group, about nodes inside it, from
-       ``concerns``), and source.
-    2. Search entries for the nodes hidden in closed groups, alike ones merged:
-       [closed group standing for them, op, label, source, how many].
-    3. The source lines [file, line, function, code, place in the user's words] that
-       ``source`` fields index.
-    """
-    concerns = concerns or {}
-    flows: dict[str, dict[str, list[list[str]]]] = {"inputs": defaultdict(list),
-                                                     "outputs": defaultdict(list)}
-    for (src, dst), labels in shown.edges.items():
-        if len(labels) > MERGED_EDGES:  # into or out of a closed group: one line
-            distinct = ", ".join(dict.fromkeys(label for label in labels if label))
-            labels = [f"{distinct} ×{len(labels)}"]
-        for label in labels:
-            flows["inputs"][dst].append([src, label])
-            flows["outputs"][src].append([dst, label])
-    sources: dict[SourceLoc, int] = {}
-
-    def source_of(node: Node) -> int | None:
-        return sources.setdefault(node.source, len(sources)) if node.source else None
-
-    index = {}
-    drawn = set(shown.clusters) | set(shown.nodes)
-    for node in graph.nodes.values():
-        if node.id not in drawn:
-            continue
-        node_id = node.id
-        entry: dict[str, Any] = {"kind": node.kind, "op": node.op, "label": node.label,
-                                 "category": node.category}
-        linked = [i for i in node.links if i in other.nodes] if other else []
-        links = [[i, other.nodes[i].label] for i in linked[:LINK_LIMIT]]
-        optional = {"shape": node.shape, "group": node.group, "params": node.params,
-                    "links": links, "more_links": len(linked) - len(links),
-                    "inputs": flows["inputs"].get(node_id),
-                    "outputs": flows["outputs"].get(node_id),
-                    "size": graph.leaf_counts.get(node_id), "removed": node_id in dead,
-                    "findings": concerns.get(node_id)}
-        entry.update((key, value) for key, value in optional.items() if value)
-        if node.source:
-            entry["source"] = source_of(node)
-        index[node_id] = entry
-    hidden: dict[tuple, int] = defaultdict(int)
-    for node in graph.nodes.values():
-        if node.id not in index:
-            hidden[(shown.stand_in[node.id], node.op, node.label, source_of(node))] += 1
-    lines = [[src.filename, src.line, src.function, src.code[:CODE_LIMIT], src.short]
-             for src in sources]
-    return index, numbered_families(hidden), lines
-
-
-#: Search entries differing only in one number merge when there are at least this many.
-FAMILY_MIN = 4
-_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")  # exact as an int in JSON and JavaScript
-
-
-def numbered_families(hidden: dict[tuple, int]) -> list[list]:
-    """Search entries ``[stand-in, op, label, source, count]`` for what closed groups hide,
-    with families of labels that differ in one number only (``layers[0]['wq']`` …
-    ``layers[127]['wq']``, ``iteration 0`` … ``iteration 999``) as one entry
-    ``[stand-in, op, [before, after], source, count, [[first, last], ...]]``: a 128-layer
-    model's inputs are then a few entries, not thousands."""
-    candidates: dict[tuple, tuple] = {}
-    for key in hidden:
-        label = key[2]
-        candidates[key] = tuple(
-            (*key[:2], key[3], hidden[key], label[:m.start()], label[m.end():])
-            for m in _NUMBER.finditer(label))
-    sizes = Counter(family for families in candidates.values() for family in families)
-    members: dict[tuple, list[tuple[int, tuple]]] = defaultdict(list)
-    for key, families in candidates.items():
-        if families:
-            family = max(families, key=sizes.__getitem__)
-            number = int(key[2][len(family[4]):len(key[2]) - len(family[5])])
-            members[family].append((number, key))
-    entries = []
-    singles = {key for group in members.values() if len(group) < FAMILY_MIN for _, key in group}
-    singles.update(key for key, families in candidates.items() if not families)
-    for family, group in members.items():
-        if len(group) >= FAMILY_MIN:
-            stand_in, op, source, count, before, after = family
-            entries.append([stand_in, op, [before, after], source, count,
-                            _ranges(sorted(n for n, _ in group))])
-    entries.extend([*key, hidden[key]] for key in hidden if key in singles)
-    return entries
-
-
-def _ranges(numbers: list[int]) -> list[list[int]]:
-    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]]."""
-    ranges: list[list[int]] = []
-    for n in numbers:
-        if ranges and n == ranges[-1][1] + 1:
-            ranges[-1][1] = n
-        else:
-            ranges.append([n, n])
-    return ranges
-
-
-def cut(body: str | None, limit: int) -> str | None:
-    """``body``, or its first ``limit`` characters with a note saying how much is left out."""
-    if body is None or len(body) <= limit:
-        return body
-    return body[:limit] + f"\n… ({len(body) - limit:,} more characters not shown)"
 
 
 # -- the widget ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 import jaxviz
 from jaxviz.display import html
-from jaxviz.display import widget as widget_module  # `widget` names the TraceWidget here
+from jaxviz.display import state as output_state
 
 import programs as P
 from harness import ORIGIN, open_page, open_widget
@@ -137,7 +137,7 @@ def test_hlo_view_and_links_between_views(guard):
 
 def test_for_a_big_hlo_the_details_offer_the_links_instead_of_asking(guard, monkeypatch):
     """Parsing and linking a big program's HLO takes seconds: the user asks for it."""
-    monkeypatch.setattr(widget_module, "LINKS_AUTO_LIMIT", 0)  # as if this HLO were big
+    monkeypatch.setattr(output_state, "LINKS_AUTO_LIMIT", 0)  # as if this HLO were big
     t = jaxviz.trace(P.fn, P.W, P.B, P.X)
     widget = open_widget(guard, t)
     assert widget.links_slow
