@@ -139,7 +139,7 @@ def test_program_texts_print_only_what_is_shown():
     preview = state.texts(t, 2_000)["jaxpr"]
     head, note = preview.rsplit("\n", 1)
     assert whole.startswith(head) and len(head) <= 2_000
-    printed = 2_000 // widget.CHARS_PER_EQUATION
+    printed = 2_000 // state.CHARS_PER_EQUATION
     assert note == f"… (the rest not shown: {len(t.jaxpr.eqns) - printed:,} more equations)"
 
 
