@@ -7,7 +7,7 @@ document. When JAX changes, this file is the one to fix.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import jax
 from jax.extend import core as jcore
@@ -53,6 +53,15 @@ def frames(eqn: Any) -> list[Frame]:
     if traceback is None:
         return []
     return [Frame(f.file_name, f.line_num, f.function_name) for f in traceback.frames]
+
+
+def innermost_frame(eqn: Any, wanted: Callable[[str], bool]) -> tuple[str, int] | None:
+    """(file, line) of the innermost frame whose file is ``wanted`` (cheaper than frames())."""
+    traceback = getattr(eqn.source_info, "traceback", None)
+    for frame in traceback.frames if traceback is not None else ():
+        if wanted(frame.file_name):
+            return frame.file_name, frame.line_num
+    return None
 
 
 def name_stack(eqn: Any) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ members) and over jaxpr equations.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -101,6 +102,7 @@ def link(jaxpr_graph: Graph, hlo_graph: Graph) -> LinkReport:
                 direct[node.id] = found
                 inferred += 1
     _link_outputs(jaxpr_graph, hlo_graph, direct)
+    _link_by_users(hlo_graph, index, flow, direct)
 
     for hlo_id, jaxpr_ids in direct.items():
         hlo_graph.nodes[hlo_id].links = list(jaxpr_ids)
@@ -205,7 +207,9 @@ class _JaxprIndex:
         line = (node.source.filename, node.source.line) if node.source else None
         key = (node.params["op_name"], line)
         if key not in self._matches:
-            self._matches[key] = self._match(key[0], line)
+            # XLA joins the op_names of instructions it merged with ';'.
+            found = [self._match(part, line) for part in key[0].split(";")]
+            self._matches[key] = list(dict.fromkeys(c for part in found for c in part))
         return self._matches[key]
 
     def _match(self, op_name: str, line: tuple[str, int] | None) -> list[str]:
@@ -213,6 +217,14 @@ class _JaxprIndex:
             found = self.inputs.get(op_name)
             return [found] if found else []
         scopes, primitive = split_op_name(op_name)
+        found = self._match_scopes(scopes, primitive, line)
+        unwrapped = _unwrapped(scopes)
+        if not found and unwrapped != scopes:
+            found = self._match_scopes(unwrapped, primitive, line)
+        return found or self._expanded(scopes, line) or self._expanded(unwrapped, line)
+
+    def _match_scopes(self, scopes: list[str], primitive: str,
+                      line: tuple[str, int] | None) -> list[str]:
         segments = set(scopes)
         same_line = set(self.by_primitive_line.get((primitive, *line), ())) if line else set()
         candidates = [c for c in self.by_primitive.get(primitive, ())
@@ -230,6 +242,22 @@ class _JaxprIndex:
                 return self._best(named, segments)
         return []
 
+    def _expanded(self, scopes: list[str], line: tuple[str, int] | None) -> list[str]:
+        """The equation a lowering rule expanded into many instructions: a ``random_bits``
+        or ``random_fold_in`` becomes XLA's threefry code, under ``jit(_threefry_…)``
+        segments no jaxpr group stands for."""
+        for depth, segment in enumerate(scopes):
+            if not (segment.startswith("jit(") and segment not in self.groups_by_token):
+                continue
+            primitive = _expanded_primitive(segment[4:-1])
+            outer = set(scopes[:depth])
+            candidates = [c for c in self.by_primitive.get(primitive, ())
+                          if outer <= self.path_tokens[c]]
+            same_line = set(self.by_primitive_line.get((primitive, *line), ())) if line else set()
+            if candidates:
+                return self._best(candidates, outer, same_line)
+        return []
+
     def _best(self, candidates: list[str], segments: set[str],
               preferred: set[str] = frozenset()) -> list[str]:
         """The candidates whose enclosing groups agree best with the name stack: segments
@@ -242,6 +270,29 @@ class _JaxprIndex:
 
         best = max(key(c) for c in candidates)
         return [c for c in candidates if key(c) == best]
+
+
+_TRANSFORMED = re.compile(r"(?:jvp|transpose|vmap|pmap|checkpoint|remat)\((.+)\)")
+
+
+def _unwrapped(scopes: list[str]) -> list[str]:
+    """``jvp(jit(f))`` (a jit called under jvp) -> ``jit(f)``, as the jaxpr's group is named
+    (the jvp is a scope around it there)."""
+    result = []
+    for segment in scopes:
+        while match := _TRANSFORMED.fullmatch(segment):
+            segment = match[1]
+        result.append(segment)
+    return result
+
+
+def _expanded_primitive(function: str) -> str:
+    """``_threefry_fold_in`` -> ``random_fold_in``, ``_threefry_random_bits`` ->
+    ``random_bits``: the primitive whose lowering is that helper."""
+    name = function.lstrip("_")
+    for prefix in ("threefry_", "rbg_", "unsafe_rbg_"):
+        name = name.removeprefix(prefix)
+    return name if name.startswith(("random_", "threefry")) else "random_" + name
 
 
 def _tokens(group: Node) -> frozenset[str]:
@@ -278,6 +329,8 @@ class _Dataflow:
     """Who reads what, in both graphs: tells identical candidates apart by their inputs."""
 
     def __init__(self, jaxpr_graph: Graph, hlo_graph: Graph):
+        self.jaxpr_graph = jaxpr_graph
+        self._loop_of: dict[str, str | None] = {}
         self.jaxpr_readers: dict[str, list[str]] = defaultdict(list)
         for edge in jaxpr_graph.edges:
             self.jaxpr_readers[edge.src].append(edge.dst)
@@ -317,8 +370,52 @@ class _Dataflow:
             found = [c for c, count in reads.items() if count == best]
         # Past a few, candidates are guesses (a long program repeating one op on one line,
         # where XLA simplified away the op before): linking them all would also make every
-        # later instruction as ambiguous, and the linking quadratic.
-        return found if len(found) <= MAX_AMBIGUOUS else []
+        # later instruction as ambiguous, and the linking quadratic. When they are the
+        # iterations of one unrolled loop, the instruction is that loop's.
+        if len(found) <= MAX_AMBIGUOUS:
+            return found
+        loops = {self.loop_of(c) for c in found}
+        return list(loops) if len(loops) == 1 and None not in loops else []
+
+    def loop_of(self, node_id: str) -> str | None:
+        """The innermost unrolled Python loop holding a jaxpr node (remembered)."""
+        if node_id not in self._loop_of:
+            graph = self.jaxpr_graph
+            self._loop_of[node_id] = next(
+                (g for g in graph.ancestors(node_id) if graph.nodes[g].category == "repeat"),
+                None)
+        return self._loop_of[node_id]
+
+
+def _link_by_users(hlo_graph: Graph, index: "_JaxprIndex", flow: "_Dataflow",
+                   direct: dict[str, list[str]]) -> None:
+    """Instructions their operands cannot place (one scalar broadcast feeding a hundred
+    per-leaf updates of an optimizer, each on the same library line) are placed by their
+    users instead: the candidates that feed, or are, what the users are linked to.
+
+    Users come after their producers, so the walk goes backwards and a chain of such
+    instructions is placed from its end; an instruction XLA made (no metadata) passes what
+    its users are linked to on to its operands."""
+    users: dict[str, list[str]] = defaultdict(list)
+    for edge in hlo_graph.edges:
+        users[edge.src].append(edge.dst)
+    passed: dict[str, set[str]] = {}
+    for node in reversed(list(hlo_graph.nodes.values())):
+        if direct.get(node.id) or node.op == "fusion":
+            continue
+        wanted: set[str] = set()
+        for user in users[node.id]:
+            wanted |= set(direct.get(user, ())) or passed.get(user, set())
+        if not wanted:
+            continue
+        if "op_name" in node.params:
+            found = [c for c in index.match(node)
+                     if c in wanted or any(r in wanted for r in flow.jaxpr_readers[c])]
+            if 0 < len(found) <= MAX_AMBIGUOUS:
+                direct[node.id] = found
+                continue
+        if len(wanted) <= MAX_AMBIGUOUS:
+            passed[node.id] = wanted
 
 
 def _fusions_link_members(hlo_graph: Graph) -> None:

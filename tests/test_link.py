@@ -309,3 +309,33 @@ def test_links_stay_few_per_instruction_in_a_long_repetitive_program():
     _, hlo_graph, report = linked(repetitive, P.X)
     assert report.jaxpr_equations == 800  # unbounded, one instruction linked to 158
     assert max(len(n.links) for n in hlo_graph.nodes.values() if n.op != "fusion") <= MAX_AMBIGUOUS
+
+
+def noisy_layers(params, x, key):
+    for i, p in enumerate(params):
+        keep = jax.random.bernoulli(jax.random.fold_in(key, i), 0.9, x.shape)
+        x = jnp.where(keep, jax.nn.relu(x @ p), 0.0)
+    return x.sum()
+
+
+def test_random_bits_and_per_leaf_optimizer_updates_link():
+    optax = pytest.importorskip("optax")
+    params = [jnp.eye(4) * (i + 1) for i in range(20)]
+    tx = optax.adam(1e-3)
+    state = tx.init(params)
+
+    def step(params, state, x, key):
+        grads = jax.grad(noisy_layers)(params, x, key)
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    t = jaxviz.trace(step, params, state, jnp.ones((2, 4)), jax.random.key(0))
+    assert t.links.hlo_coverage >= 0.9
+    hlo, jaxpr = t.graph("hlo"), t.graph("jaxpr")
+    threefry = [n for n in hlo.nodes.values() if "threefry" in n.params.get("op_name", "")]
+    assert threefry and all(n.links for n in threefry)
+    # to the equation it expands, or, where the loop's iterations cannot be told apart, to
+    # the unrolled loop they belong to
+    assert {jaxpr.nodes[j].op for n in threefry for j in n.links} <= {
+        "random_bits", "random_fold_in", "random_split", "random_wrap", "random_unwrap",
+        "threefry2x32", "unrolled"}

@@ -153,3 +153,19 @@ def test_summary_says_when_the_view_is_folded():
     text = repr(jaxviz.trace(P.stupid_fn, jnp.ones(2)))
     assert "view: 4 boxes drawn, the rest inside closed groups" in text
     assert "view:" not in repr(jaxviz.trace(P.fn, P.W, P.B, P.X))
+
+
+def test_iterations_alike_though_their_keys_and_rules_differ():
+    """Each layer folds in its own dropout key, and each relu call carries its own
+    custom_jvp rule object: the iterations are still alike, in both passes."""
+    def dropout_loss(params, x, key):
+        for i, p in enumerate(params):
+            keep = jax.random.bernoulli(jax.random.fold_in(key, i), 0.9, x.shape)
+            x = jnp.where(keep, jax.nn.relu(x @ p), 0.0)
+        return x.sum()
+
+    params = [jnp.eye(3)] * 5
+    t = jaxviz.trace(jax.grad(dropout_loss), params, jnp.ones((2, 3)), jax.random.key(0))
+    (finding,) = [f for f in t.findings if f.kind == "unrolled-loop"]
+    assert "unrolled 5× in the forward pass and again in its gradient" in finding.message
+    assert finding.line == line_of(dropout_loss, "for i, p in")

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
-from jaxviz.structure.sources import loop_frame, user_frames
+from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
 from jaxviz.jaxpr import labels
 from jaxviz.grouping import chunk_long_levels, group_pytree
 from jaxviz.model import Edge, Graph, Node, SourceLoc
@@ -130,7 +130,10 @@ class _Builder:
         """
         if sources is None or keys is None:
             sources = [self._source(eqn) for eqn in eqns]
-            keys = [repeats.equation_key(eqn, src and (src.filename, src.line))
+            # Where: JAX's line (often inside a library) and the user's line that drove it,
+            # so a library's op called from two lines of the user's is two different steps.
+            keys = [repeats.equation_key(eqn, src and (src.filename, src.line,
+                                                       _compat.innermost_frame(eqn, is_user_file)))
                     for eqn, src in zip(eqns, sources)]
         runs = {run.start: run for run in repeats.find_runs(keys, eqns)}
         i = 0
