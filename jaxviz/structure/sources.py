@@ -50,18 +50,26 @@ def loop_frame(stacks: Sequence[Sequence[Frame]]) -> Frame | None:
 
     ``stacks``: the user's frames of each equation of one iteration, innermost first. The
     frames every equation shares lead from the traced function to the code that ran the
-    iteration; the innermost of them that sits in a ``for`` / ``while`` / comprehension
-    gives that loop's own line. Without one, the innermost shared frame.
+    iteration. Where they part, in one function, the loop holding all the lines they part
+    at is the one (``for``: line 4; its body: lines 5 and 6); else the innermost shared
+    frame that sits in a ``for`` / ``while`` / comprehension. Without one, the innermost
+    shared frame.
     """
     if not stacks:
         return None
-    shared = list(reversed(stacks[0]))  # outermost first
-    for stack in stacks[1:]:
-        outer = list(reversed(stack))
+    outers = [list(reversed(stack)) for stack in stacks]  # outermost first
+    shared = outers[0]
+    for outer in outers[1:]:
         keep = 0
         while keep < min(len(shared), len(outer)) and shared[keep] == outer[keep]:
             keep += 1
-        del shared[keep:]
+        shared = shared[:keep]
+    parted = {outer[len(shared)] for outer in outers if len(outer) > len(shared)}
+    if len({(f.filename, f.function) for f in parted}) == 1:
+        first = next(iter(parted))
+        line = enclosing_loop_line(first.filename, *(f.line for f in parted))
+        if line is not None:
+            return Frame(first.filename, line, first.function)
     for frame in reversed(shared):
         line = enclosing_loop_line(frame.filename, frame.line)
         if line is not None:
@@ -69,11 +77,12 @@ def loop_frame(stacks: Sequence[Sequence[Frame]]) -> Frame | None:
     return shared[-1] if shared else None
 
 
-def enclosing_loop_line(filename: str, line: int) -> int | None:
-    """The first line of the innermost loop statement or comprehension holding ``line``."""
+def enclosing_loop_line(filename: str, *lines: int) -> int | None:
+    """The first line of the innermost loop statement or comprehension holding ``lines``."""
+    low, high = min(lines), max(lines)
     best: tuple[int, int] | None = None  # (span, start)
     for start, stop in _loops(filename):
-        if start <= line <= stop and (best is None or stop - start < best[0]):
+        if start <= low and high <= stop and (best is None or stop - start < best[0]):
             best = (stop - start, start)
     return best[1] if best else None
 
