@@ -55,13 +55,13 @@ def frames(eqn: Any) -> list[Frame]:
     return [Frame(f.file_name, f.line_num, f.function_name) for f in traceback.frames]
 
 
-def innermost_frame(eqn: Any, wanted: Callable[[str], bool]) -> tuple[str, int] | None:
-    """(file, line) of the innermost frame whose file is ``wanted`` (cheaper than frames())."""
+def frames_where(eqn: Any, wanted: Callable[[str], bool]) -> tuple[tuple[str, int], ...]:
+    """(file, line) of the frames whose file is ``wanted``, innermost first (cheaper than
+    frames(): no object per frame)."""
     traceback = getattr(eqn.source_info, "traceback", None)
-    for frame in traceback.frames if traceback is not None else ():
-        if wanted(frame.file_name):
-            return frame.file_name, frame.line_num
-    return None
+    if traceback is None:
+        return ()
+    return tuple([(f.file_name, f.line_num) for f in traceback.frames if wanted(f.file_name)])
 
 
 def name_stack(eqn: Any) -> tuple[str, ...]:

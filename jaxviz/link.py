@@ -217,20 +217,23 @@ class _JaxprIndex:
             found = self.inputs.get(op_name)
             return [found] if found else []
         scopes, primitive = split_op_name(op_name)
-        found = self._match_scopes(scopes, primitive, line)
+        forms = _name_forms(scopes)
+        found = self._match_scopes(scopes, forms, primitive, line)
         unwrapped = _unwrapped(scopes)
         if not found and unwrapped != scopes:
-            found = self._match_scopes(unwrapped, primitive, line)
+            found = self._match_scopes(unwrapped, forms, primitive, line)
         return found or self._expanded(scopes, line) or self._expanded(unwrapped, line)
 
-    def _match_scopes(self, scopes: list[str], primitive: str,
+    def _match_scopes(self, scopes: list[str], forms: set[str], primitive: str,
                       line: tuple[str, int] | None) -> list[str]:
+        """The tiers of the module docstring; ``forms`` (see :func:`_name_forms`) rank the
+        candidates."""
         segments = set(scopes)
         same_line = set(self.by_primitive_line.get((primitive, *line), ())) if line else set()
         candidates = [c for c in self.by_primitive.get(primitive, ())
                       if c in same_line or segments <= self.path_tokens[c]]
         if candidates:
-            return self._best(candidates, segments, same_line)
+            return self._best(candidates, forms, same_line)
         named = segments | {primitive}
         groups = [g for g in self.groups_by_line.get(line, ())
                   if _tokens(self.graph.nodes[g]) & named] if line else []
@@ -272,7 +275,9 @@ class _JaxprIndex:
         return [c for c in candidates if key(c) == best]
 
 
-_TRANSFORMED = re.compile(r"(?:jvp|transpose|vmap|pmap|checkpoint|remat)\((.+)\)")
+#: A transformation around a name: ``jvp(jit(f))``; not ``transpose(jvp())``, which is a
+#: scope of its own in the jaxpr too.
+_TRANSFORMED = re.compile(r"(?:jvp|transpose|vmap|pmap|checkpoint|remat)\((?!\w*\(\)\)*$)(.+)\)")
 
 
 def _unwrapped(scopes: list[str]) -> list[str]:
@@ -284,6 +289,22 @@ def _unwrapped(scopes: list[str]) -> list[str]:
             segment = match[1]
         result.append(segment)
     return result
+
+
+def _name_forms(scopes: list[str]) -> set[str]:
+    """The segments, with the forms a jaxpr names a transformed jit by: for
+    ``transpose(jvp(jit(_var)))`` also ``jit(_var)`` (the group) and ``transpose(jvp())``
+    (the scope around it), so the backward pass's equations score above the forward's."""
+    forms = set(scopes)
+    for segment in scopes:
+        wrappers = []
+        while match := _TRANSFORMED.fullmatch(segment):
+            wrappers.append(segment[:segment.index("(")])
+            segment = match[1]
+        if wrappers:
+            forms.add(segment)
+            forms.add("(".join(wrappers) + "()" + ")" * (len(wrappers) - 1))
+    return forms
 
 
 def _expanded_primitive(function: str) -> str:
@@ -363,6 +384,9 @@ class _Dataflow:
         reads = Counter(reader for j in feeds for reader in self.jaxpr_readers[j]
                         if reader in wanted)
         reads.update(j for j in feeds if j in wanted)  # XLA split one equation in two
+        if not reads:  # XLA folded the step between (a broadcast, a convert) away
+            reads = Counter(second for j in feeds for reader in self.jaxpr_readers[j]
+                            for second in self.jaxpr_readers[reader] if second in wanted)
         if not reads:
             found = [] if required else candidates
         else:
@@ -409,8 +433,13 @@ def _link_by_users(hlo_graph: Graph, index: "_JaxprIndex", flow: "_Dataflow",
         if not wanted:
             continue
         if "op_name" in node.params:
-            found = [c for c in index.match(node)
+            candidates = index.match(node)
+            found = [c for c in candidates
                      if c in wanted or any(r in wanted for r in flow.jaxpr_readers[c])]
+            if not found:  # XLA folded the step between away
+                found = [c for c in candidates if any(
+                    second in wanted for r in flow.jaxpr_readers[c]
+                    for second in flow.jaxpr_readers[r])]
             if 0 < len(found) <= MAX_AMBIGUOUS:
                 direct[node.id] = found
                 continue

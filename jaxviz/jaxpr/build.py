@@ -130,10 +130,11 @@ class _Builder:
         """
         if sources is None or keys is None:
             sources = [self._source(eqn) for eqn in eqns]
-            # Where: JAX's line (often inside a library) and the user's line that drove it,
-            # so a library's op called from two lines of the user's is two different steps.
+            # Where: JAX's line (often inside a library) and the user's lines that led to
+            # it, so one helper (a norm) called from the loop body and after the loop, or a
+            # library's op called from two lines of the user's, are different steps.
             keys = [repeats.equation_key(eqn, src and (src.filename, src.line,
-                                                       _compat.innermost_frame(eqn, is_user_file)))
+                                                       _compat.frames_where(eqn, is_user_file)))
                     for eqn, src in zip(eqns, sources)]
         runs = {run.start: run for run in repeats.find_runs(keys, eqns)}
         i = 0
