@@ -64,6 +64,14 @@ def frames_where(eqn: Any, wanted: Callable[[str], bool]) -> tuple[tuple[str, in
     return tuple([(f.file_name, f.line_num) for f in traceback.frames if wanted(f.file_name)])
 
 
+def jaxpr_function_file(jaxpr: Any) -> str | None:
+    """The file of the Python function a (nested) jaxpr was traced from, when JAX says."""
+    info = getattr(open_jaxpr(jaxpr)[0], "debug_info", None)
+    text = getattr(info, "func_src_info", None) or ""
+    match = re.fullmatch(r".* at (.+):\d+", text)
+    return match[1] if match else None
+
+
 def name_stack(eqn: Any) -> tuple[str, ...]:
     """The scopes (``jax.named_scope``, module names, ``jvp(...)``) an equation sits in."""
     text = str(getattr(eqn.source_info, "name_stack", "") or "")

@@ -34,7 +34,7 @@ def group_pytree(leaves: list[Node], op: str, new_group: NewGroup) -> None:
     split over several children, and so does every multi-leaf prefix inside such a group.
     ``op`` is "inputs" or "outputs".
     """
-    paths = {node.id: _path_parts(node.label) for node in leaves}
+    paths = {node.id: path_parts(node.label) for node in leaves}
     counts: dict[tuple[str, ...], int] = {}
     children: dict[tuple[str, ...], set[str]] = {}
     for parts in paths.values():
@@ -57,9 +57,21 @@ def group_pytree(leaves: list[Node], op: str, new_group: NewGroup) -> None:
                            if parts[:d] in group_of), None)
 
 
-def _path_parts(label: str) -> tuple[str, ...]:
+def path_parts(label: str) -> tuple[str, ...]:
     """``layers[3]['wq']`` -> ``('layers', '[3]', "['wq']")``."""
     return tuple(_PATH_PART.findall(label)) or (label,)
+
+
+def common_prefix(paths: list[tuple]) -> tuple:
+    """The longest start every path shares (``()`` for none)."""
+    if not paths:
+        return ()
+    first = paths[0]
+    length = min(len(p) for p in paths)
+    for path in paths[1:]:
+        while path[:length] != first[:length]:
+            length -= 1
+    return first[:length]
 
 
 def chunk_long_levels(graph: Graph, new_group: NewGroup) -> None:

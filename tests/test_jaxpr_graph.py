@@ -126,7 +126,7 @@ def test_grad_and_value_and_grad_outputs():
     assert ops.count("dot_general") == 5  # 2 forward, 3 backward (none for the input x)
     # forward and backward passes sit in jvp / transpose(jvp) scope groups
     scopes = [n.label for n in g.groups if n.op == "scope"]
-    assert scopes == ["jvp · 9 ops", "transpose(jvp) · 10 ops"]
+    assert scopes == ["forward · jvp · 9 ops", "backward · transpose(jvp) · 10 ops"]
 
 
 def test_grad_of_grad():

@@ -39,7 +39,8 @@ def test_layers_loop_has_one_group_per_iteration():
     (loop,) = unrolled_groups(g)
     iterations = g.children(loop.id)
     assert len(iterations) == 6
-    assert [i.label for i in iterations] == [f"iteration {k}" for k in range(6)]
+    # named after the layer each reads
+    assert [i.label for i in iterations] == [f"iteration {k} · params[{k}]" for k in range(6)]
     ops = [m.op for m in g.children(iterations[0].id)]
     assert "dot_general" in ops and "tanh" in ops
     # each iteration reads its own layer's weights

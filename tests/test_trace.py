@@ -152,18 +152,20 @@ def _spelled_out(entries):
             continue
         for first, last in ranges[0]:
             for n in range(first, last + 1):
-                result[(stand_in, op, f"{label[0]}{n}{label[1]}", source)] = count
+                result[(stand_in, op, str(n).join(label), source)] = count
     return result
 
 
 def test_search_entries_merge_labels_that_differ_in_one_number():
     hidden = {("g0", "input", f"layers[{i}]['w{k}']", None): 1 for i in range(40) for k in (1, 2)}
     hidden.update({("g1", "iteration", f"iteration {i}", 3): 1 for i in [*range(10), 12, 13]})
+    hidden.update({("g2", "iteration", f"iteration {i} · layers[{i}]", 3): 1 for i in range(9)})
     hidden.update({("g1", "add", "add 1.0", 3): 7, ("g1", "mul", "mul 2", 3): 1,
                    ("g1", "x", "x007", None): 1, ("g1", "x", "x7", None): 1})
     entries = state.numbered_families(hidden)
     assert _spelled_out(entries) == hidden
-    assert len(entries) == 2 + 1 + 4
+    assert len(entries) == 2 + 1 + 1 + 4
+    assert ["g2", "iteration", ["iteration ", " · layers[", "]"], 3, 1, [[0, 8]]] in entries
     assert ["g1", "iteration", ["iteration ", ""], 3, 1, [[0, 9], [12, 13]]] in entries
 
 

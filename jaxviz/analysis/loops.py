@@ -8,6 +8,7 @@ from __future__ import annotations
 from jaxviz.formatting import format_seconds
 from jaxviz.findings import Finding
 from jaxviz.model import Graph, Node
+from jaxviz.structure.loops import own_inputs
 
 
 def loop_findings(graph: Graph, jit_seconds: float | None = None) -> list[Finding]:
@@ -68,19 +69,5 @@ def _inside_unrolled(graph: Graph, node: Node) -> bool:
 
 def _reads_own_inputs(graph: Graph, loop: Node) -> bool:
     """True when each iteration reads function inputs no other iteration reads (layers)."""
-    iterations = [m.id for m in graph.children(loop.id) if m.op == "iteration"]
-    if len(iterations) < 2:
-        return False
-    owner: dict[str, str] = {}
-    for node_id in graph.nodes:
-        group = graph.nodes[node_id].group
-        while group is not None and group not in iterations:
-            group = graph.nodes[group].group
-        if group is not None:
-            owner[node_id] = group
-    readers: dict[str, set[str]] = {}
-    for edge in graph.edges:
-        if graph.nodes[edge.src].kind in ("input", "const") and edge.dst in owner:
-            readers.setdefault(edge.src, set()).add(owner[edge.dst])
-    own = {next(iter(r)) for r in readers.values() if len(r) == 1}
-    return own == set(iterations)
+    own = own_inputs(graph, loop)
+    return bool(own) and all(own.values())

@@ -270,32 +270,46 @@ _NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")  # exact as an int in JSON and JavaSc
 def numbered_families(hidden: dict[tuple, int]) -> list[list]:
     """Search entries ``[stand-in, op, label, source, count]`` for what closed groups hide,
     with families of labels that differ in one number only (``layers[0]['wq']`` …
-    ``layers[127]['wq']``, ``iteration 0`` … ``iteration 999``) as one entry
-    ``[stand-in, op, [before, after], source, count, [[first, last], ...]]``: a 128-layer
-    model's inputs are then a few entries, not thousands."""
-    candidates: dict[tuple, tuple] = {}
+    ``layers[127]['wq']``, ``iteration 0 · layers[0]`` …, the number the same wherever it
+    appears) as one entry ``[stand-in, op, [text, text, ...], source, count, [[first, last],
+    ...]]``, the number going between the texts: a 128-layer model's inputs are then a few
+    entries, not thousands."""
+    candidates: dict[tuple, list[tuple[tuple, int]]] = {}
     for key in hidden:
         label = key[2]
-        candidates[key] = tuple(
-            (*key[:2], key[3], hidden[key], label[:m.start()], label[m.end():])
-            for m in _NUMBER.finditer(label))
-    sizes = Counter(family for families in candidates.values() for family in families)
+        found = list(_NUMBER.finditer(label))
+        splits = {(label[:m.start()], label[m.end():]): m.group() for m in found}
+        for text in {m.group() for m in found}:  # the same number in several places
+            if sum(m.group() == text for m in found) > 1:
+                splits[_split_at(label, text)] = text
+        candidates[key] = [((*key[:2], key[3], hidden[key], texts), int(text))
+                           for texts, text in splits.items()]
+    sizes = Counter(family for families in candidates.values() for family, _ in families)
     members: dict[tuple, list[tuple[int, tuple]]] = defaultdict(list)
     for key, families in candidates.items():
         if families:
-            family = max(families, key=sizes.__getitem__)
-            number = int(key[2][len(family[4]):len(key[2]) - len(family[5])])
+            family, number = max(families, key=lambda f: (sizes[f[0]], f[0][4]))
             members[family].append((number, key))
     entries = []
     singles = {key for group in members.values() if len(group) < FAMILY_MIN for _, key in group}
     singles.update(key for key, families in candidates.items() if not families)
     for family, group in members.items():
         if len(group) >= FAMILY_MIN:
-            stand_in, op, source, count, before, after = family
-            entries.append([stand_in, op, [before, after], source, count,
+            stand_in, op, source, count, texts = family
+            entries.append([stand_in, op, list(texts), source, count,
                             _ranges(sorted(n for n, _ in group))])
     entries.extend([*key, hidden[key]] for key in hidden if key in singles)
     return entries
+
+
+def _split_at(label: str, number: str) -> tuple[str, ...]:
+    """The texts around each place ``number`` stands on its own in ``label``."""
+    texts, start = [], 0
+    for match in _NUMBER.finditer(label):
+        if match.group() == number:
+            texts.append(label[start:match.start()])
+            start = match.end()
+    return (*texts, label[start:])
 
 
 def _ranges(numbers: list[int]) -> list[list[int]]:

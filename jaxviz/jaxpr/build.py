@@ -13,9 +13,11 @@ from typing import Any, Sequence
 
 from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
+from jaxviz.structure.loops import name_iterations
+from jaxviz.structure.names import library_function, scope_label
 from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
 from jaxviz.jaxpr import labels
-from jaxviz.grouping import chunk_long_levels, group_pytree
+from jaxviz.grouping import chunk_long_levels, common_prefix, group_pytree
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 
 #: What an outer variable is inside the graph: the nodes whose output it is.
@@ -81,6 +83,7 @@ class _Builder:
             outputs.append(node)
         group_pytree(outputs, "outputs", self._new_group)
         chunk_long_levels(self.graph, self._new_group)
+        name_iterations(self.graph)
         for group in self.graph.groups:
             if group.op == "scope":
                 ops = self.graph.leaf_counts.get(group.id, 0)
@@ -156,7 +159,7 @@ class _Builder:
                   keys: list, frame: _Frame) -> None:
         """One group for the whole run; one sub-group per iteration (unless 1 op each)."""
         body = eqns[run.start:run.stop]
-        common = _common_prefix([_compat.name_stack(eqn) for eqn in body])
+        common = common_prefix([_compat.name_stack(eqn) for eqn in body])
         parent = self._scope_group(common, frame)
         prims = list(dict.fromkeys(eqn.primitive.name for eqn in body[:run.block]))
         node = self._add(
@@ -193,7 +196,7 @@ class _Builder:
         del opened[keep:]
         for name in stack[keep:]:
             parent = opened[-1][1] if opened else frame.group
-            label = name.replace("()", "")  # jvp() and transpose(jvp()) of unscoped code
+            label = scope_label(name)  # "forward · jvp", "backward · transpose(jvp)"
             node = self._add("g", kind="group", op="scope", label=label, group=parent,
                              category="scope", params={"scope": name})
             opened.append((name, node.id))
@@ -263,16 +266,13 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
-
-
-def _common_prefix(stacks: list[tuple[str, ...]]) -> tuple[str, ...]:
-    first = stacks[0]
-    length = len(first)
-    for stack in stacks[1:]:
-        length = min(length, len(stack))
-        while stack[:length] != first[:length]:
-            length -= 1
-    return first[:length]
+        called = library_function(str(eqn.params.get("name", "")),
+                                  _compat.jaxpr_function_file(subs[0][1])) \
+            if name in ("jit", "pjit") else None
+        if called:  # JAX's own wrapper (jnp.var's _var): one box, named as the user called it
+            node.label = called + node.label[node.label.index(" · "):]
+            node.params["function"] = called
+            node.opens_by_default = False
 
 
 def _operand_map(eqn: Any, subs: list[tuple[str, Any]]) -> list[list[int | None]]:

@@ -333,16 +333,17 @@ export class GraphPanel {
   }
 }
 
-/** One search entry from Python (widget.py's numbered_families) -> the entries it stands for:
+/** One search entry from Python (state.py's numbered_families) -> the entries it stands for:
  * ``[standIn, op, label, source, count]``, or a family of labels differing in one number,
- * ``[standIn, op, [before, after], source, count, [[first, last], ...]]``. */
+ * ``[standIn, op, [text, text, ...], source, count, [[first, last], ...]]`` (the number
+ * goes between the texts). */
 function hiddenEntries(sources) {
   return ([standIn, op, label, source, count, ranges]) => {
     const entry = { standIn, op, count, source: source === null ? undefined : sources[source] };
     if (!ranges) return [{ ...entry, label }];
     const entries = [];
     for (const [first, last] of ranges) {
-      for (let n = first; n <= last; n++) entries.push({ ...entry, label: `${label[0]}${n}${label[1]}` });
+      for (let n = first; n <= last; n++) entries.push({ ...entry, label: label.join(String(n)) });
     }
     return entries;
   };
