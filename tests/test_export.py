@@ -131,7 +131,7 @@ def test_an_input_feeding_many_boxes_draws_a_note_instead_of_edges():
     dot = t.layout(expand="all").dot
     assert f'"{w.id}" ->' not in dot and "feeds 12 boxes" in dot
     from jaxviz.display.state import node_index
-    from jaxviz.model import project
+    from jaxviz.model import expansion, project
 
-    nodes, _, _ = node_index(t.graph(), project(t.graph(), frozenset()))
+    nodes, _, _ = node_index(t.graph(), project(t.graph(), expansion(t.graph(), "all")))
     assert len(nodes[w.id]["outputs"]) == 12  # the details still list every use

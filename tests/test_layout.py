@@ -15,6 +15,11 @@ from jaxviz.layout import FANOUT_LIMIT, Layouter
 from jaxviz.model import expansion, project
 
 
+#: The terms cycle through these, so that they are not alike steps (which fold into one
+#: "×N alike" group): the layout of many different boxes is what is tested here.
+CYCLE = (jnp.sin, jnp.cos, jnp.exp, jnp.abs)
+
+
 def spreading(uses):
     """tanh feeds ``uses`` boxes inside a named scope; every one of them feeds the stack
     (a concatenate)."""
@@ -22,7 +27,7 @@ def spreading(uses):
     def spread(x):
         h = jnp.tanh(x)
         with jax.named_scope("terms"):  # primitives spelled out: jnp.stack differs by version
-            terms = [lax.broadcast_in_dim(jnp.sin(h * float(i)), (1, *x.shape), (1,))
+            terms = [lax.broadcast_in_dim(CYCLE[i % 4](h * float(i)), (1, *x.shape), (1,))
                      for i in range(uses)]
         return lax.concatenate(terms, 0).sum(0)
 

@@ -170,3 +170,20 @@ def test_iterations_alike_though_their_keys_and_rules_differ():
     (finding,) = [f for f in t.findings if f.kind == "unrolled-loop"]
     assert "unrolled 5× in the forward pass and again in its gradient" in finding.message
     assert finding.line == line_of(dropout_loss, "for i, p in")
+
+
+def test_a_step_per_leaf_folds_into_one_group_and_is_no_finding():
+    params = {"embed": jnp.ones((5, 3)), "layers": [{"w": jnp.ones((3, 3)), "b": jnp.ones(3)}
+                                                   for _ in range(3)]}
+
+    def sgd(params, grads):
+        return jax.tree_util.tree_map(lambda p, g: p - 0.01 * g, params, grads)
+
+    t = jaxviz.trace(sgd, params, params)
+    (group,) = [g for g in t.graph().groups if g.op == "parallel"]
+    assert group.label == "×7 per leaf · 2 ops each"
+    assert group.source.line == line_of(sgd, "tree_map")
+    leaves = [m.label for m in t.graph().children(group.id)]
+    assert leaves[0] == "leaf 0 · params['embed']" and "params['layers'][2]['w']" in leaves[-1]
+    assert not [f for f in t.findings if f.kind == "unrolled-loop"]
+    assert len(project(t.graph(), expansion(t.graph())).nodes) < 25  # one closed box

@@ -140,11 +140,15 @@ class _Builder:
                                                        _compat.frames_where(eqn, is_user_file)))
                     for eqn, src in zip(eqns, sources)]
         runs = {run.start: run for run in repeats.find_runs(keys, eqns)}
+        taken = {i for run in runs.values() for i in range(run.start, run.stop)}
+        parallel = {run.start: run for run in repeats.find_parallel_runs(keys, eqns)
+                    if not taken.intersection(range(run.start, run.stop))}
         i = 0
         while i < len(eqns):
-            if i in runs:
-                self._unrolled(eqns, runs[i], sources, keys, frame)
-                i = runs[i].stop
+            if i in runs or i in parallel:
+                run = runs.get(i) or parallel[i]
+                self._unrolled(eqns, run, sources, keys, frame, parallel=i in parallel)
+                i = run.stop
                 continue
             eqn = eqns[i]
             group = self._scope_group(_compat.name_stack(eqn), frame)
@@ -156,15 +160,20 @@ class _Builder:
             i += 1
 
     def _unrolled(self, eqns: Sequence[Any], run: repeats.Run, sources: list[SourceLoc | None],
-                  keys: list, frame: _Frame) -> None:
-        """One group for the whole run; one sub-group per iteration (unless 1 op each)."""
+                  keys: list, frame: _Frame, parallel: bool = False) -> None:
+        """One group for the whole run; one sub-group per iteration (unless 1 op each).
+
+        ``parallel``: the iterations share no values (the same steps for each leaf of a
+        pytree, or each item of a comprehension)."""
         body = eqns[run.start:run.stop]
         common = common_prefix([_compat.name_stack(eqn) for eqn in body])
         parent = self._scope_group(common, frame)
         prims = list(dict.fromkeys(eqn.primitive.name for eqn in body[:run.block]))
+        each = f"{run.block} op{'s' if run.block != 1 else ''} each"
         node = self._add(
-            "g", kind="group", op="unrolled",
-            label=f"unrolled loop ×{run.repeats} · {run.block} op{'s' if run.block != 1 else ''} each",
+            "g", kind="group", op="parallel" if parallel else "unrolled",
+            label=f"×{run.repeats} alike · {each}" if parallel
+            else f"unrolled loop ×{run.repeats} · {each}",
             group=parent, source=self._loop_source(body[:run.block]) or sources[run.start],
             category="repeat", opens_by_default=False,
             params={"repeats": str(run.repeats), "block": str(run.block),
@@ -173,7 +182,8 @@ class _Builder:
         for r in range(run.repeats):
             holder = node.id
             if run.block > 1:
-                holder = self._add("g", kind="group", op="iteration", label=f"iteration {r}",
+                holder = self._add("g", kind="group", op="iteration",
+                                   label=f"{'item' if parallel else 'iteration'} {r}",
                                    group=node.id, category="part").id
             inner = _Frame(env=frame.env, group=holder, scope_prefix=common)
             start, stop = run.start + r * run.block, run.start + (r + 1) * run.block

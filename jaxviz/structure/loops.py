@@ -26,23 +26,30 @@ def own_inputs(graph: Graph, loop: Node) -> dict[str, list[str]]:
         if edge.dst in owner and graph.nodes[edge.src].kind in ("input", "const"):
             readers.setdefault(edge.src, set()).add(owner[edge.dst])
     own: dict[str, list[str]] = {i: [] for i in iterations}
-    for source, iterations_reading in readers.items():
-        if len(iterations_reading) == 1:
-            own[next(iter(iterations_reading))].append(source)
+    order = {node_id: k for k, node_id in enumerate(graph.nodes)}
+    for source in sorted(readers, key=order.__getitem__):  # in the arguments' order
+        if len(readers[source]) == 1:
+            own[next(iter(readers[source]))].append(source)
     return own
 
 
 def name_iterations(graph: Graph) -> None:
-    """``iteration 2`` -> ``iteration 2 · params['layers'][2]`` where each iteration reads a
-    part of one pytree of its own."""
+    """``iteration 2`` -> ``iteration 2 · params['layers'][2]`` (``leaf 7 ·
+    params['layers'][1]['wq']``) where each iteration reads a part of one pytree of its own."""
     for loop in graph.groups:
-        if loop.op != "unrolled":
+        if loop.op not in ("unrolled", "parallel"):
             continue
         owned = {iteration: [path_parts(graph.nodes[i].label) for i in inputs]
                  for iteration, inputs in own_inputs(graph, loop).items()}
+        if loop.op == "parallel" and owned and all(owned.values()):  # a pytree's leaves
+            loop.label = loop.label.replace(" alike · ", " per leaf · ", 1)
+            for iteration in owned:
+                graph.nodes[iteration].label = graph.nodes[iteration].label.replace(
+                    "item ", "leaf ", 1)
         # The pytree the iterations walk over: the root most of them read a part of (the
         # first iteration also reads the loop's start value alone).
-        roots = Counter(root for paths in owned.values() for root in {p[0] for p in paths})
+        roots = Counter(root for paths in owned.values()
+                        for root in dict.fromkeys(p[0] for p in paths))
         if not roots:
             continue
         root = roots.most_common(1)[0][0]

@@ -205,6 +205,30 @@ def _candidate_periods(codes: np.ndarray, min_repeats: int) -> np.ndarray:
     return candidates
 
 
+def find_parallel_runs(keys: Sequence[Hashable], eqns: Sequence[Any],
+                       min_repeats: int = MIN_REPEATS) -> list[Run]:
+    """Runs of one block repeated back to back whose iterations share no values: the same
+    steps applied to every leaf of a pytree (an update by ``tree_map``, per-leaf casts).
+
+    ``keys`` as for :func:`find_runs`; the shapes in them are left out, since leaves differ
+    in shape. A run whose iterations feed each other is a loop, not this.
+    """
+    loose = [(key[0], key[3], key[4]) for key in keys]
+    return [run for run in find_runs(loose, None, min_repeats) if _independent(eqns, run)]
+
+
+def _independent(eqns: Sequence[Any], run: Run) -> bool:
+    produced: set[int] = set()
+    for r in range(run.repeats):
+        begin = run.start + r * run.block
+        block = eqns[begin:begin + run.block]
+        if any(id(v) in produced for e in block for v in e.invars
+               if not isinstance(v, _compat.Literal)):
+            return False
+        produced |= _outputs(eqns, begin, run.block)
+    return True
+
+
 def _carried_repeats(eqns: Sequence[Any], start: int, block: int, repeats: int) -> int:
     """How many leading iterations each read a value the iteration before produced."""
     produced = _outputs(eqns, start, block)
