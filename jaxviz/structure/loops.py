@@ -5,29 +5,51 @@ params['layers'][2]``) and tells the findings whether the loop walks over layers
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from jaxviz.grouping import common_prefix, path_parts
 from jaxviz.model import Graph, Node
 
 
-def own_inputs(graph: Graph, loop: Node) -> dict[str, list[str]]:
-    """Iteration group id -> the input / constant nodes only that iteration reads."""
+@dataclass
+class InputReads:
+    """Who reads the inputs and constants: node id -> those it reads, and each input's
+    place among them (the arguments' order)."""
+
+    feeds: dict[str, list[str]]
+    order: dict[str, int]
+
+    @classmethod
+    def of(cls, graph: Graph) -> "InputReads":
+        order = {node.id: position for position, node in enumerate(graph.nodes.values())
+                 if node.kind in ("input", "const")}
+        feeds: dict[str, list[str]] = {}
+        for edge in graph.edges:
+            if edge.src in order:
+                feeds.setdefault(edge.dst, []).append(edge.src)
+        return cls(feeds, order)
+
+
+def own_inputs(graph: Graph, loop: Node, reads: InputReads | None = None) -> dict[str, list[str]]:
+    """Iteration group id -> the input / constant nodes only that iteration reads, in the
+    arguments' order.
+
+    ``reads``, when the caller asks about many loops: then this costs the loop's size, not
+    the graph's."""
     iterations = [m.id for m in graph.children(loop.id) if m.op == "iteration"]
     if len(iterations) < 2:
         return {}
-    wanted = set(iterations)
-    owner: dict[str, str] = {}
-    for node_id in graph.nodes:
-        group = next((g for g in graph.ancestors(node_id) if g in wanted), None)
-        if group is not None:
-            owner[node_id] = group
+    reads = InputReads.of(graph) if reads is None else reads
     readers: dict[str, set[str]] = {}
-    for edge in graph.edges:
-        if edge.dst in owner and graph.nodes[edge.src].kind in ("input", "const"):
-            readers.setdefault(edge.src, set()).add(owner[edge.dst])
+    for iteration in iterations:
+        todo = [iteration]
+        while todo:
+            member = todo.pop()
+            todo.extend(m.id for m in graph.children(member))
+            for source in reads.feeds.get(member, ()):
+                readers.setdefault(source, set()).add(iteration)
     own: dict[str, list[str]] = {i: [] for i in iterations}
-    order = {node_id: k for k, node_id in enumerate(graph.nodes)}
-    for source in sorted(readers, key=order.__getitem__):  # in the arguments' order
+    for source in sorted(readers, key=reads.order.__getitem__):
         if len(readers[source]) == 1:
             own[next(iter(readers[source]))].append(source)
     return own
@@ -36,11 +58,12 @@ def own_inputs(graph: Graph, loop: Node) -> dict[str, list[str]]:
 def name_iterations(graph: Graph) -> None:
     """``iteration 2`` -> ``iteration 2 · params['layers'][2]`` (``leaf 7 ·
     params['layers'][1]['wq']``) where each iteration reads a part of one pytree of its own."""
+    reads = InputReads.of(graph)
     for loop in graph.groups:
         if loop.op not in ("unrolled", "parallel"):
             continue
         owned = {iteration: [path_parts(graph.nodes[i].label) for i in inputs]
-                 for iteration, inputs in own_inputs(graph, loop).items()}
+                 for iteration, inputs in own_inputs(graph, loop, reads).items()}
         if loop.op == "parallel" and owned and all(owned.values()):  # a pytree's leaves
             loop.label = loop.label.replace(" alike · ", " per leaf · ", 1)
             for iteration in owned:
