@@ -60,6 +60,8 @@ class Node:
     opens_by_default: bool = True
     #: Has a side effect (a callback, a debug print): it runs even when no output needs it.
     effectful: bool = False
+    #: When ``source`` is inside a library: the user's line that called into it.
+    caller: SourceLoc | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
+from jaxviz.structure.calls import group_library_calls
 from jaxviz.structure.loops import name_iterations
 from jaxviz.structure.names import library_function, scope_label
 from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
@@ -82,6 +83,7 @@ class _Builder:
             self._connect(top.env, var, node.id)
             outputs.append(node)
         group_pytree(outputs, "outputs", self._new_group)
+        group_library_calls(self.graph, self._new_group)
         chunk_long_levels(self.graph, self._new_group)
         name_iterations(self.graph)
         for group in self.graph.groups:
@@ -154,9 +156,10 @@ class _Builder:
             group = self._scope_group(_compat.name_stack(eqn), frame)
             subs = list(_compat.sub_jaxprs(eqn.params))
             if subs:
-                self._nested(eqn, subs, frame, group, sources[i])
+                node = self._nested(eqn, subs, frame, group, sources[i])
             else:
-                self._equation(eqn, frame.env, group, sources[i])
+                node = self._equation(eqn, frame.env, group, sources[i])
+            node.caller = _caller(sources[i], keys[i])
             i += 1
 
     def _unrolled(self, eqns: Sequence[Any], run: repeats.Run, sources: list[SourceLoc | None],
@@ -231,7 +234,7 @@ class _Builder:
         return node
 
     def _nested(self, eqn: Any, subs: list[tuple[str, Any]], frame: _Frame,
-                group: str | None, source: SourceLoc | None) -> None:
+                group: str | None, source: SourceLoc | None) -> Node:
         name = eqn.primitive.name
         node = self._add(
             "g", kind="group", op=name, label=name, shape=_outputs_text(eqn), group=group,
@@ -283,6 +286,15 @@ class _Builder:
             node.label = called + node.label[node.label.index(" · "):]
             node.params["function"] = called
             node.opens_by_default = False
+        return node
+
+
+def _caller(source: SourceLoc | None, key: Any) -> SourceLoc | None:
+    """The user's innermost line (from the loop key's stack), when ``source`` is a library's."""
+    stack = key[4][2] if key[4] else ()
+    if source is None or not stack or is_user_file(source.filename):
+        return None
+    return SourceLoc(stack[0][0], stack[0][1], "")
 
 
 def _operand_map(eqn: Any, subs: list[tuple[str, Any]]) -> list[list[int | None]]:

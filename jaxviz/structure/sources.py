@@ -41,6 +41,18 @@ def is_user_file(filename: str) -> bool:
     return not (path.startswith(LIBRARY_DIRS) or any(d in path for d in _PACKAGE_DIRS))
 
 
+def library_of(filename: str) -> str | None:
+    """The installed package a file belongs to (``optax``), or None (the user's, JAX's)."""
+    if is_user_file(filename):
+        return None
+    path = os.path.abspath(filename)
+    for folder in _PACKAGE_DIRS:
+        if folder in path:
+            package = path.split(folder, 1)[1].split(os.sep, 1)[0]
+            return None if package in ("jax", "jaxlib") else package.removesuffix(".py")
+    return None
+
+
 def user_frames(frames: Iterable[Frame]) -> list[Frame]:
     return [f for f in frames if is_user_file(f.filename)]
 
