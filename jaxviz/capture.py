@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from jaxviz import _compat, jitting
+from jaxviz.modules import scoped_modules
 from jaxviz.structure.sources import is_user_file
 
 STAGES = ("trace", "lower", "compile")
@@ -89,7 +90,7 @@ def capture(
     cap.device = describe_device(list(cap.args) + list(cap.kwargs.values()))
 
     stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
+    with contextlib.redirect_stdout(stdout), scoped_modules((call.args, call.kwargs)):
         traced = _stage(cap, "trace", call.trace)
     cap.trace_stdout = stdout.getvalue()
     if traced is None:

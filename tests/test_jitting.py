@@ -117,3 +117,27 @@ def test_partial_bound_method_and_linen_apply():
     assert {(leaf.path, leaf.value) for leaf in t.static_inputs} == {
         ("args[1]", "True"), ("mutable[0]", "'batch_stats'")}
     assert "variables['params']['Dense_0']['kernel']" in labels(t, "input")
+
+
+class Stack(nnx.Module):
+    def __init__(self, rngs):
+        self.l1 = nnx.Linear(3, 4, rngs=rngs)
+        self.blocks = nnx.List([nnx.Linear(4, 4, rngs=rngs) for _ in range(2)])
+
+    def __call__(self, x):
+        x = jax.nn.relu(self.l1(x))
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+@pytest.mark.parametrize("jitted", [True, False], ids=["nnx.jit", "plain"])
+def test_nnx_submodules_are_groups_named_by_attribute(jitted):
+    model = Stack(nnx.Rngs(0))
+    calls = (Stack.__dict__["__call__"], nnx.Linear.__dict__["__call__"])
+    fn = lambda m, x: m(x)  # noqa: E731
+    t = jaxviz.trace(nnx.jit(fn) if jitted else fn, model, X)
+    scopes = [g.label for g in t.graph().groups if g.op == "scope"]
+    assert scopes == ["l1 · 3 ops", "blocks[0] · 3 ops", "blocks[1] · 3 ops"]
+    assert (Stack.__dict__["__call__"], nnx.Linear.__dict__["__call__"]) == calls  # restored
+    assert t.links.hlo_coverage >= 0.9
