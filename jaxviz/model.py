@@ -156,21 +156,49 @@ def expansion(graph: Graph, expand: object = None, budget: int = 250) -> frozens
 
 
 def _default_expansion(graph: Graph, budget: int) -> frozenset[str]:
-    visible = len(graph.children(None))
+    """Structure first, then everything else, breadth-first within ``budget`` drawn nodes.
+
+    The structure is what mirrors the user's code: named scopes, modules and passes
+    (``scope`` groups), and each folded Python loop with its first iteration open (the
+    others stay closed: they are alike). Then any group that may open by default."""
+    state = {"visible": len(graph.children(None))}
     opened: set[str] = set()
-    queue = [n for n in graph.children(None) if n.kind == "group"]
-    while queue:
-        next_queue = []
-        for group in queue:
-            if not group.opens_by_default:
-                continue
-            members = graph.children(group.id)
-            if visible + len(members) - 1 > budget:
-                continue
-            visible += len(members) - 1
-            opened.add(group.id)
-            next_queue.extend(m for m in members if m.kind == "group")
-        queue = next_queue
+
+    def try_open(chain: list[Node]) -> bool:
+        """Open every group of ``chain`` (a group and its first member, ...) or none."""
+        cost = sum(len(graph.children(g.id)) - 1 for g in chain)
+        if state["visible"] + cost > budget:
+            return False
+        state["visible"] += cost
+        opened.update(g.id for g in chain)
+        return True
+
+    def structure(group: Node) -> list[Node] | None:
+        if group.category == "scope":
+            return [group]
+        if group.op == "unrolled":  # the loop, down to its first iteration
+            chain = [group]
+            while (first := next(iter(graph.children(chain[-1].id)), None)) is not None \
+                    and first.kind == "group" and first.op in ("chunk", "iteration"):
+                chain.append(first)
+                if first.op == "iteration":
+                    return chain
+            return None  # one op per iteration: nothing to show but the ops
+        return None
+
+    def other(group: Node) -> list[Node] | None:  # not the other iterations: they are alike
+        return [group] if group.opens_by_default and group.op != "iteration" else None
+
+    for pick in (structure, other):
+        queue = [n for n in graph.children(None) if n.kind == "group"]
+        while queue:
+            next_queue = []
+            for group in queue:
+                chain = pick(group) if group.id not in opened else [group]
+                if chain and (group.id in opened or try_open(chain)):
+                    next_queue.extend(m for g in chain for m in graph.children(g.id)
+                                      if m.kind == "group")
+            queue = next_queue
     return frozenset(opened)
 
 

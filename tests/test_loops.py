@@ -8,6 +8,7 @@ from jax import lax
 
 import jaxviz
 import programs as P
+from jaxviz.structure.loops import iterations_of
 from jaxviz.structure.repeats import MIN_REPEATS, find_runs
 from jaxviz.model import expansion, project
 from test_jaxpr_graph import line_of
@@ -37,8 +38,11 @@ def test_layers_loop_has_one_group_per_iteration():
     params = P.make_params(dims=(4,) * 7)  # six layers
     g = jaxviz.trace(P.feed_forward, params, jnp.ones(4)).graph()
     (loop,) = unrolled_groups(g)
-    iterations = g.children(loop.id)
+    iterations = iterations_of(g, loop)
     assert len(iterations) == 6
+    # the first stands for them all; the other five wait, alike, in one closed group
+    assert [m.label for m in g.children(loop.id)] == [iterations[0].label,
+                                                       "iterations 1–5 · alike"]
     # named after the layer each reads
     assert [i.label for i in iterations] == [f"iteration {k} · params[{k}]" for k in range(6)]
     ops = [m.op for m in g.children(iterations[0].id)]
@@ -75,7 +79,8 @@ def test_nested_python_loops():
     outer = next(l for l in loops if "×5" in l.label)
     inner = [l for l in loops if "×6" in l.label]
     assert len(inner) == 5
-    assert all(g.nodes[l.group].group == outer.id for l in inner)
+    assert all(outer.id in g.ancestors(l.id) and g.nodes[l.group].op == "iteration"
+               for l in inner)
 
 
 def test_no_false_positives():

@@ -20,12 +20,16 @@ def block():
     return jaxviz.trace(workloads.transformer, workloads.make_layers(LAYERS), jnp.ones((16, 32)))
 
 
-def test_the_default_view_is_small_and_folds_the_layers(block):
+def test_the_default_view_shows_one_layer_and_folds_the_others(block):
     graph = block.graph("jaxpr", linked=False)
-    drawn = project(graph, expansion(graph)).nodes
-    assert len(drawn) <= 30 < len(graph.find(kind="op"))
-    (loop,) = [graph.nodes[i] for i in drawn if graph.nodes[i].op == "unrolled"]
+    expanded = expansion(graph)
+    drawn = project(graph, expanded).nodes
+    assert len(drawn) <= 300 < len(graph.find(kind="op"))
+    (loop,) = [n for n in graph.groups if n.op == "unrolled"]
     assert loop.label.startswith(f"unrolled loop ×{LAYERS} ")
+    first, rest = graph.children(loop.id)
+    assert {loop.id, first.id} <= expanded and rest.id in drawn  # one layer open
+    assert rest.label == f"iterations 1–{LAYERS - 1} · alike"
     assert block.layout().node_count == len(drawn)
 
 
@@ -40,11 +44,11 @@ def test_the_default_output_builds_no_hlo_side(block):
 def test_expanding_lays_out_only_the_new_state(block):
     graph = block.graph("jaxpr", linked=False)
     default = block.layout()
-    (loop,) = [n for n in graph.groups if n.op == "unrolled"]
-    opened = block.layout(expand=default.expanded | {loop.id})
+    (rest,) = [n for n in graph.groups if n.op == "alike"]
+    opened = block.layout(expand=default.expanded | {rest.id})
     assert opened is not default and opened.node_count > default.node_count
     assert block.layout(expand=default.expanded) is default  # going back is free
-    assert f'id="c&#45;{loop.id}"' in opened.svg  # drawn open, as a cluster
+    assert f'id="c&#45;{rest.id}"' in opened.svg  # drawn open, as a cluster
 
 
 def test_the_payload_does_not_grow_with_the_layers():

@@ -182,12 +182,19 @@ class _Builder:
             params={"repeats": str(run.repeats), "block": str(run.block),
                     "body": ", ".join(prims[:6]) + (" …" if len(prims) > 6 else "")},
         )
+        # The first iteration stands for them all; the others, alike, wait in one group
+        # ("iterations 1–127 · alike"), so the loop can show one layer and one box.
+        rest = None
         for r in range(run.repeats):
             holder = node.id
+            if r == 1 and run.block > 1 and not parallel:
+                rest = self._add("g", kind="group", op="alike", group=node.id,
+                                 category="part", opens_by_default=False,
+                                 label=f"iterations 1–{run.repeats - 1} · alike").id
             if run.block > 1:
                 holder = self._add("g", kind="group", op="iteration",
                                    label=f"{'item' if parallel else 'iteration'} {r}",
-                                   group=node.id, category="part").id
+                                   group=rest if r and rest else node.id, category="part").id
             inner = _Frame(env=frame.env, group=holder, scope_prefix=common)
             start, stop = run.start + r * run.block, run.start + (r + 1) * run.block
             self._walk(eqns[start:stop], inner, sources[start:stop], keys[start:stop])

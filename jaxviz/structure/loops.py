@@ -36,7 +36,7 @@ def own_inputs(graph: Graph, loop: Node, reads: InputReads | None = None) -> dic
 
     ``reads``, when the caller asks about many loops: then this costs the loop's size, not
     the graph's."""
-    iterations = [m.id for m in graph.children(loop.id) if m.op == "iteration"]
+    iterations = [m.id for m in iterations_of(graph, loop)]
     if len(iterations) < 2:
         return {}
     reads = InputReads.of(graph) if reads is None else reads
@@ -53,6 +53,19 @@ def own_inputs(graph: Graph, loop: Node, reads: InputReads | None = None) -> dic
         if len(readers[source]) == 1:
             own[next(iter(readers[source]))].append(source)
     return own
+
+
+def iterations_of(graph: Graph, loop: Node) -> list[Node]:
+    """A folded loop's iteration groups, in order (the others wait in an "alike" group,
+    perhaps in chunks)."""
+    found, todo = [], list(reversed(graph.children(loop.id)))
+    while todo:
+        member = todo.pop()
+        if member.op == "iteration":
+            found.append(member)
+        elif member.op in ("alike", "chunk"):
+            todo.extend(reversed(graph.children(member.id)))
+    return found
 
 
 def name_iterations(graph: Graph) -> None:
