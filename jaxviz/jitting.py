@@ -101,8 +101,9 @@ def prepare(fn: Callable, args: Sequence[Any] = (), kwargs: dict[str, Any] | Non
     argnums, argnames = as_tuple(static_argnums, int), as_tuple(static_argnames, str)
     if _library_of(fn) == "flax" and hasattr(fn, "fun") and callable(getattr(fn, "trace", None)):
         return _nnx_call(fn, fn.fun, args, kwargs)
-    if _library_of(fn) == "equinox" and callable(getattr(fn, "fn", None)) and hasattr(fn, "lower"):
-        function, args, argnums = _with_self(fn.fn, args, argnums)
+    if _library_of(fn) == "equinox" and callable(getattr(fn, "__wrapped__", None)) \
+            and hasattr(fn, "lower"):  # eqx.filter_jit's wrapper keeps the function there
+        function, args, argnums = _with_self(fn.__wrapped__, args, argnums)
         return _filtered(function, args, kwargs, argnums, argnames, library="eqx.filter_jit")
     library = ""
     if _compat.is_jitted(fn):
@@ -221,11 +222,15 @@ def _filtered(fn: Callable, args: tuple, kwargs: dict, argnums: tuple, argnames:
         merged = []  # keyword arguments by name: jit may hand them over in another order
         for value, treedef, (leaves, traced) in zip(
                 (*dyn_args, *(dyn_kwargs[k] for k in keys)), treedefs, keep):
-            got = jax.tree_util.tree_leaves(value, is_leaf=lambda x: x is None)
+            got = treedef.flatten_up_to(value)  # None where a leaf was kept static
             merged.append(jax.tree_util.tree_unflatten(
                 treedef, [g if t else leaf for g, leaf, t in zip(got, leaves, traced)]))
         call_kwargs = dict(zip(keys, merged[len(dyn_args):]))
-        return fn(*merged[:len(dyn_args)], **call_kwargs)
+        # What comes out holds non-array leaves too (an updated Equinox module): those
+        # stay out of the program, as they do under eqx.filter_jit.
+        out, out_tree = jax.tree_util.tree_flatten(fn(*merged[:len(dyn_args)], **call_kwargs))
+        return jax.tree_util.tree_unflatten(out_tree, [
+            leaf if isinstance(leaf, ARRAY_TYPES + NUMBER_TYPES) else None for leaf in out])
 
     n = len(args)
     return JitCall(jax.jit(with_statics), tuple(dynamic_args[:n]),

@@ -219,9 +219,9 @@ class _JaxprIndex:
         scopes, primitive = split_op_name(op_name)
         forms = _name_forms(scopes)
         found = self._match_scopes(scopes, forms, primitive, line)
-        unwrapped = _unwrapped(scopes)
-        if not found and unwrapped != scopes:
-            found = self._match_scopes(unwrapped, forms, primitive, line)
+        unwrapped, inner = _unwrapped(scopes), _unwrapped([primitive])[0]
+        if not found and (unwrapped, inner) != (scopes, primitive):
+            found = self._match_scopes(unwrapped, forms, inner, line)
         return found or self._expanded(scopes, line) or self._expanded(unwrapped, line)
 
     def _match_scopes(self, scopes: list[str], forms: set[str], primitive: str,
