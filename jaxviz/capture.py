@@ -51,8 +51,13 @@ class Capture:
     #: The static arguments the user gave (the call's own may differ: a jax.jit's).
     static_argnums: tuple[int, ...]
     static_argnames: tuple[str, ...]
-    #: How the call is jitted: by its library's rules, with the leaves kept static.
-    call: jitting.JitCall
+    #: The user's undecorated Python function (source, signature, globals), and the
+    #: arguments it takes (``self`` first for a module called itself).
+    original: Callable
+    original_args: tuple
+    original_kwargs: dict
+    #: Argument leaves kept out of the program (filter semantics).
+    static_leaves: tuple[jitting.StaticLeaf, ...]
     jaxpr: Any = None
     arg_names: tuple[str, ...] | None = None
     result_names: tuple[str, ...] | None = None
@@ -68,11 +73,6 @@ class Capture:
     #: Wall seconds per stage, as jaxviz saw them.
     durations: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def original(self) -> Callable:
-        """The user's undecorated Python function: its source, signature and globals."""
-        return self.call.original
-
 
 def capture(
     fn: Callable,
@@ -85,7 +85,9 @@ def capture(
     cap = Capture(
         fn=fn, fn_name=jitting.name_of(fn), args=tuple(args), kwargs=dict(kwargs or {}),
         static_argnums=jitting.as_tuple(static_argnums, int),
-        static_argnames=jitting.as_tuple(static_argnames, str), call=call,
+        static_argnames=jitting.as_tuple(static_argnames, str), original=call.original,
+        original_args=call.eager_args, original_kwargs=call.eager_kwargs,
+        static_leaves=call.static_leaves,
     )
     cap.device = describe_device(list(cap.args) + list(cap.kwargs.values()))
 

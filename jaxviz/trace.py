@@ -80,7 +80,7 @@ class Trace:
     def static_inputs(self) -> tuple[StaticLeaf, ...]:
         """Argument leaves kept out of the traced program (modules' functions and settings,
         strings): jaxviz traces only arrays when an argument holds such leaves."""
-        return self._cap.call.static_leaves
+        return self._cap.static_leaves
 
     @property
     def durations(self) -> dict[str, float]:

@@ -207,8 +207,8 @@ class _Arguments:
             return
         self.params = list(signature.parameters.values())
         try:
-            self.values = dict(signature.bind(*cap.call.eager_args,
-                                              **cap.call.eager_kwargs).arguments)
+            self.values = dict(signature.bind(*cap.original_args,
+                                              **cap.original_kwargs).arguments)
         except TypeError:
             pass
 
