@@ -99,8 +99,7 @@ def chunk_long_levels(graph: Graph, new_group: NewGroup) -> None:
             members[chunk.id] = part
             if len(part) > CHUNK_MAX:
                 pending.append(chunk.id)
-    for cached in ("_children", "leaf_counts"):  # computed before the move: stale now
-        graph.__dict__.pop(cached, None)
+    graph.regrouped()
 
 
 def _chunk_label(part: list[Node]) -> str:

@@ -83,6 +83,11 @@ class Graph:
         self.nodes[node.id] = node
         return node
 
+    def regrouped(self) -> None:
+        """Forget what is cached about membership: call after moving nodes between groups."""
+        for cached in ("_children", "leaf_counts"):
+            self.__dict__.pop(cached, None)
+
     @cached_property
     def _children(self) -> dict[str | None, list[str]]:
         children: dict[str | None, list[str]] = defaultdict(list)
@@ -178,8 +183,8 @@ def _default_expansion(graph: Graph, budget: int) -> frozenset[str]:
             return [group]
         if group.op == "unrolled":  # the loop, down to its first iteration
             chain = [group]
-            while (first := next(iter(graph.children(chain[-1].id)), None)) is not None \
-                    and first.kind == "group" and first.op in ("chunk", "iteration"):
+            while (first := next((m for m in graph.children(chain[-1].id) if m.kind == "group"
+                                  and m.op in ("chunk", "iteration")), None)) is not None:
                 chain.append(first)
                 if first.op == "iteration":
                     return chain

@@ -130,6 +130,7 @@ class Trace:
         ``linked``: fill ``Node.links`` with the counterparts in the other view, which builds
         that view too (parsing a big program's HLO takes seconds). With ``linked=False`` only
         this view is built: the displays draw that, and link when someone asks for links.
+        The HLO view is always linked: its groups are the jaxpr view's structure.
         """
         _check_view(view)
         if view not in self._graphs:
@@ -150,21 +151,26 @@ class Trace:
         return self._link_report
 
     def _link(self) -> None:
-        """Build both views and fill ``Node.links`` on both (once)."""
+        """Build both views and fill ``Node.links`` on both (once: building the HLO view
+        links it, to give it the jaxpr view's structure)."""
         if self.linked:
             return
         from jaxviz.hlo import HloParseError
-        from jaxviz.link import link
 
         try:
-            for view in VIEWS:
-                if view not in self._graphs:
-                    self._graphs[view] = self._build(view)
+            self.graph("hlo", linked=False)
         except HloParseError:  # the jaxpr view still works, unlinked
             self._linked = True
-            return
-        self._link_report = link(self._graphs["jaxpr"], self._graphs["hlo"])
+
+    def _structure_hlo(self, hlo: Graph, new_group: Any) -> None:
+        """Link the views, then group the HLO view's ENTRY level as the jaxpr view is."""
+        from jaxviz.link import link
+        from jaxviz.structure.mirror import mirror_structure
+
+        jaxpr = self.graph("jaxpr", linked=False)
+        self._link_report = link(jaxpr, hlo)
         self._linked = True
+        mirror_structure(jaxpr, hlo, new_group)
 
     def _build(self, view: str) -> Graph:
         if view == "hlo":
@@ -185,7 +191,8 @@ class Trace:
         from jaxviz.hlo import parse_hlo
         from jaxviz.hlo.build import build_hlo_graph
 
-        return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names)
+        return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names,
+                               self._structure_hlo if cap.jaxpr is not None else None)
 
     @cached_property
     def dead_nodes(self) -> frozenset[str]:

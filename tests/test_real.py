@@ -13,7 +13,7 @@ pytest.importorskip("flax", reason="Flax needs jax >= 0.10")
 pytest.importorskip("equinox", reason="Equinox does not support the oldest jax")
 
 from real import CORPUS  # noqa: E402
-from real.check import report  # noqa: E402
+from real.check import has, report  # noqa: E402
 
 TESTS = os.path.dirname(__file__)
 IDS = CORPUS
@@ -70,5 +70,25 @@ def test_links_cover_the_compiled_program(module, name, devices):
 
 
 @programs
-def test_no_structure_free_chunks_at_the_top(module, name, devices):
-    assert traced(module, name, devices).get("top_chunks", []) == []
+def test_no_structure_free_chunks_at_the_top_of_either_view(module, name, devices):
+    for view, found in traced(module, name, devices)["views"].items():
+        assert found["top_chunks"] == [], view
+
+
+@programs
+def test_both_views_have_the_programs_structure(module, name, devices):
+    """Forward, backward, each layer or module by name, the optimizer update as one group:
+    in the jaxpr view, and in the HLO view through the links."""
+    result = traced(module, name, devices)
+    for view, found in result["views"].items():
+        missing = [g for g in result["groups"] if not has(found["groups"], g)]
+        assert not missing, (view, found["groups"])
+
+
+@programs
+def test_the_default_views_fit_and_show_a_layer_or_module_open(module, name, devices):
+    result = traced(module, name, devices)
+    for view, found in result["views"].items():
+        assert found["drawn"] <= 250, view
+        if result["opens"]:
+            assert has(found["open"], result["opens"]), (view, found["open"])

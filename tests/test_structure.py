@@ -6,7 +6,7 @@ import pytest
 
 import jaxviz
 from jaxviz.model import expansion, project
-from jaxviz.structure.names import library_function, scope_label
+from jaxviz.structure.names import library_function, scope_label, scope_levels
 
 
 def test_transformations_read_in_user_words():
@@ -14,6 +14,34 @@ def test_transformations_read_in_user_words():
     assert scope_label("transpose(jvp(loss))") == "backward · transpose(jvp(loss))"
     assert scope_label("vmap(f)") == "batched · vmap(f)"
     assert scope_label("decoder") == "decoder"
+
+
+def test_a_transformation_around_a_module_is_two_groups():
+    """JAX writes ``jvp(conv1)`` for the module conv1 inside the forward pass, and ``jvp()``
+    for the pass itself: one pass with the module in it, not two passes."""
+    assert scope_levels("jvp(conv1)") == [("jvp()", "forward · jvp"), ("jvp(conv1)", "conv1")]
+    assert scope_levels("transpose(jvp(vmap(eqx.nn.Linear)))") == [
+        ("transpose(jvp())", "backward · transpose(jvp)"),
+        ("transpose(jvp(vmap()))", "batched · vmap"),
+        ("transpose(jvp(vmap(eqx.nn.Linear)))", "eqx.nn.Linear")]
+    assert scope_levels("vmap(jvp())") == [("vmap()", "batched · vmap"),
+                                           ("vmap(jvp())", "forward · jvp")]
+    assert scope_levels("decoder") == [("decoder", "decoder")]
+    assert scope_levels("vmap(f)(g)") == [("vmap(f)(g)", "vmap(f)(g)")]
+
+    def net(x):
+        with jax.named_scope("conv1"):
+            x = jnp.sin(x) * 2
+        x = jnp.tanh(x)
+        with jax.named_scope("conv2"):
+            x = jnp.cos(x) * 3
+        return x.sum()
+
+    g = jaxviz.trace(jax.grad(net), jnp.ones(3)).graph("jaxpr", linked=False)
+    passes = [n for n in g.children(None) if n.op == "scope"]
+    assert [p.label.split(" · ")[0] for p in passes] == ["forward", "backward"]
+    assert [m.label.split(" · ")[0] for m in g.children(passes[0].id)
+            if m.op == "scope"] == ["conv1", "conv2"]
 
 
 def test_jax_wrappers_are_one_closed_box_named_as_called():
@@ -44,3 +72,70 @@ def test_an_optimizer_update_is_one_group_at_the_line_that_called_it():
     # the top level is the update, not its hundreds of ops
     assert len([n for n in g.children(None) if n.kind == "op"]) < 20
     assert len(project(g, expansion(g)).nodes) < 60
+
+
+def _real(name):
+    real = pytest.importorskip("real")
+    pytest.importorskip("flax", reason="the corpus needs jax >= 0.10")
+    program = next(p for module, n, _ in real.CORPUS if n == name
+                   for p in real.load(module) if p.name == name)
+    return jaxviz.trace(program.fn, *program.args, **program.kwargs)
+
+
+def _tree(graph, group=None):
+    """(label head, children) of every structure group, as nested lists."""
+    return [(n.label.split(" · ")[0] if n.op == "scope" else n.label, _tree(graph, n.id))
+            for n in graph.children(group)
+            if n.kind == "group" and n.op in ("scope", "unrolled", "alike", "iteration")]
+
+
+def test_the_hlo_view_has_the_jaxpr_views_structure():
+    """A GPT-style train step: forward layers 0-3, backward layers 3-0, in both views; XLA's
+    flat ENTRY computation takes the structure through the links."""
+    t = _real("gpt_train_step")
+    for view in ("jaxpr", "hlo"):
+        tree = _tree(t.graph(view, linked=False))
+        (forward, forward_loop), (backward, backward_loop) = \
+            [(head, children[0]) for head, children in tree]
+        assert (forward, backward) == ("forward", "backward"), view
+        for loop, layers in ((forward_loop, [0, 1, 2, 3]), (backward_loop, [3, 2, 1, 0])):
+            assert loop[0].startswith("unrolled loop ×4"), view
+            first, (alike, rest) = loop[1]
+            assert first[0] == f"iteration 0 · params['layers'][{layers[0]}]", view
+            assert alike == "iterations 1–3 · alike"
+            assert [label for label, _ in rest] == [
+                f"iteration {i} · params['layers'][{layer}]" for i, layer in
+                zip((1, 2, 3), layers[1:])], view
+
+
+def test_each_hlo_box_sits_in_the_group_of_what_it_computes():
+    """An ENTRY instruction inside a copy of a jaxpr group links to equations of that group
+    (a fusion by what it hands on); each copy links to the group it mirrors, both ways."""
+    t = _real("gpt_train_step")
+    jaxpr, hlo = t.graph("jaxpr", linked=False), t.graph("hlo", linked=False)
+    copies = {n.id: n.params["mirrors"] for n in hlo.groups if "mirrors" in n.params}
+    assert len(copies) >= 12
+    for copy, group in copies.items():
+        assert hlo.nodes[copy].links == [group] and copy in jaxpr.nodes[group].links
+        assert hlo.nodes[copy].label.split(" · ")[0] == jaxpr.nodes[group].label.split(" · ")[0]
+    placed = 0
+    for node in hlo.nodes.values():
+        if node.kind != "op" or any(hlo.nodes[g].op == "fusion" for g in hlo.ancestors(node.id)):
+            continue  # (a fusion goes by its results: XLA copies producers into it)
+        inner = next((copies[g] for g in hlo.ancestors(node.id) if g in copies), None)
+        for link in node.links:
+            if inner is not None and jaxpr.nodes[link].kind == "op":
+                assert inner in jaxpr.ancestors(link), (node.label, jaxpr.nodes[link].label)
+                placed += 1
+    assert placed >= 20
+    assert not [n for n in hlo.children(None) if n.op == "chunk"]
+
+
+def test_a_module_trains_with_its_submodules_named_in_both_views():
+    """Flax NNX: the forward pass holds conv1, conv2, linear1, linear2 in order, the backward
+    pass the same in reverse, in both views."""
+    t = _real("nnx_mnist")
+    for view in ("jaxpr", "hlo"):
+        tree = dict(_tree(t.graph(view, linked=False)))
+        assert [m for m, _ in tree["forward"]] == ["conv1", "conv2", "linear1", "linear2"], view
+        assert [m for m, _ in tree["backward"]] == ["linear2", "linear1", "conv2", "conv1"], view

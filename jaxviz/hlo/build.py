@@ -38,12 +38,12 @@ import re
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from jaxviz.hlo.parse import (
     HloComputation, HloInstruction, HloMetadata, HloModule, Shape, SourceFrame,
 )
-from jaxviz.grouping import chunk_long_levels, group_pytree
+from jaxviz.grouping import NewGroup, chunk_long_levels, group_pytree
 from jaxviz.jaxpr.labels import shorten
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 
@@ -121,19 +121,22 @@ def build_hlo_graph(
     module: HloModule,
     arg_names: Sequence[str] | None = None,
     result_names: Sequence[str] | None = None,
+    structure: Callable[[Graph, NewGroup], None] | None = None,
 ) -> Graph:
     """The HLO view of a compiled module (``view="hlo"``).
 
     ``arg_names`` name the ENTRY parameters by position, but only when there is one name per
     parameter (jit drops unused arguments, which shifts the numbering); otherwise a parameter
     is named by its metadata ``op_name`` (JAX writes the argument's name there) or its HLO
-    name. ``result_names`` name the elements of the ENTRY ROOT likewise.
+    name. ``result_names`` name the elements of the ENTRY ROOT likewise. ``structure`` groups
+    the ENTRY level before long levels are chunked (the program's structure, from the jaxpr
+    view: see jaxviz/structure/mirror.py).
     """
-    return _Builder(module, arg_names, result_names).graph
+    return _Builder(module, arg_names, result_names, structure).graph
 
 
 class _Builder:
-    def __init__(self, module: HloModule, arg_names, result_names):
+    def __init__(self, module: HloModule, arg_names, result_names, structure):
         self.module = module
         self.graph = Graph(view="hlo")
         self._counts: dict[str, int] = {}
@@ -145,6 +148,8 @@ class _Builder:
         self._outputs(root, list(result_names or ()))
         group_pytree(self.graph.find(kind="input"), "inputs", self._new_group)
         group_pytree(self.graph.find(kind="output"), "outputs", self._new_group)
+        if structure is not None:
+            structure(self.graph, self._new_group)
         chunk_long_levels(self.graph, self._new_group)
         self._label_groups()
 

@@ -30,8 +30,7 @@ def group_library_calls(graph: Graph, new_group: NewGroup) -> None:
             if isinstance(key, tuple) and len(stretch) < len(members) and \
                     _ops(graph, stretch) >= CALL_GROUP_MIN:
                 _group(graph, stretch, key, level, new_group)
-    for cached in ("_children", "leaf_counts"):  # members moved: stale now
-        graph.__dict__.pop(cached, None)
+    graph.regrouped()
 
 
 #: The key of an op with no source line: it goes along with its neighbours.

@@ -32,6 +32,50 @@ def is_transformation(scope: str) -> bool:
     return scope_label(scope) != scope
 
 
+#: Transformations JAX writes around the scopes inside them, as they open.
+_WRAPPERS = ("transpose(jvp(", "jvp(", "vmap(", "pmap(", "checkpoint(", "remat(")
+
+
+def scope_levels(segment: str) -> list[tuple[str, str]]:
+    """The groups one name-stack segment stands for, outermost first, as (key, label).
+
+    JAX writes a transformation around the first scope inside it: ``jvp(conv1)`` is the
+    module ``conv1`` inside the forward pass, and the next equation's ``jvp()`` is the same
+    forward pass. So the pass is one group (key ``jvp()``) and the module another inside it
+    (key ``jvp(conv1)``, as HLO op_names name it), and the forward pass stays one piece."""
+    wrappers, core = [], segment
+    while peeled := _peel(core):
+        wrappers.append(peeled[0])
+        core = peeled[1]
+    levels = [(_wrapped(wrappers[:depth + 1]), scope_label(_wrapped([wrapper])))
+              for depth, wrapper in enumerate(wrappers)]
+    return levels + [(segment, core)] if core else levels
+
+
+def _peel(text: str) -> tuple[str, str] | None:
+    """``jvp(vmap(f))`` -> (``jvp(``, ``vmap(f)``); None when no transformation wraps it."""
+    for opening in _WRAPPERS:
+        closing = ")" * opening.count("(")
+        if text.startswith(opening) and text.endswith(closing):
+            inner = text[len(opening):len(text) - len(closing)]
+            depth = 0
+            for char in inner:
+                depth += (char == "(") - (char == ")")
+                if depth < 0:
+                    break
+            if depth == 0:
+                return opening, inner
+    return None
+
+
+def _wrapped(wrappers: list[str]) -> str:
+    """[``jvp(``, ``vmap(``] -> ``jvp(vmap())``."""
+    text = ""
+    for opening in reversed(wrappers):
+        text = opening + text + ")" * opening.count("(")
+    return text
+
+
 def library_function(name: str, filename: str | None) -> str | None:
     """``jnp.var`` for JAX's own ``jit`` wrapper ``_var`` in jax/_src/numpy; None for a jit
     of the user's (or of another library)."""

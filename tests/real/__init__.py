@@ -31,6 +31,10 @@ class Program:
     static_argnums: tuple[int, ...] | None = None
     #: The finding kinds expected at the module's ``# expect:`` lines (None: all of them).
     expects: tuple[str, ...] | None = None
+    #: Structure groups both views must have, by label (``forward``, ``decoder``, ``iteration
+    #: 2 · params['layers'][2]``, ``optax``), and one the default views must show open.
+    groups: tuple[str, ...] = ()
+    opens: str | None = None
 
 
 def load(module: str) -> list[Program]:

@@ -53,9 +53,33 @@ def report(module: str, name: str) -> dict:
         {"kind": f.kind, "file": f.filename, "line": f.line, "text": str(f),
          "user": f.filename is None or is_user_file(f.filename)} for f in t.findings]
     result["coverage"] = t.links.hlo_coverage if t.links else 1.0
-    graph = t.graph("jaxpr", linked=False)
-    result["top_chunks"] = [n.label for n in graph.children(None) if n.op == "chunk"]
+    result["views"] = {view: structure(t.graph(view, linked=False)) for view in ("jaxpr", "hlo")}
+    result["groups"], result["opens"] = list(program.groups), program.opens
     return result
+
+
+def structure(graph) -> dict:
+    """A view's structure groups by label (op counts left out), the default view's size and
+    its open groups, and the chunks at its top level."""
+    from jaxviz.model import expansion, project
+
+    def label(node) -> str:
+        return _COUNT.sub("", node.label)
+
+    opened = expansion(graph)
+    return {"groups": sorted({label(n) for n in graph.groups if n.op in _STRUCTURE}),
+            "open": sorted({label(graph.nodes[g]) for g in opened}),
+            "drawn": len(project(graph, opened).nodes),
+            "top_chunks": [n.label for n in graph.children(None) if n.op == "chunk"]}
+
+
+def has(labels: list[str], wanted: str) -> bool:
+    """``forward`` is ``forward · jvp``; ``iteration 2 · params['layers'][2]`` itself."""
+    return any(label == wanted or label.startswith(wanted + " · ") for label in labels)
+
+
+_STRUCTURE = ("scope", "unrolled", "parallel", "alike", "iteration", "library", "jit", "pjit")
+_COUNT = re.compile(r" · \d+ ops?(?: each)?$")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def programs():
               "w2": jax.random.normal(keys[1], (16, 2)) * 0.1, "b2": jnp.zeros(2)}
     x = jax.random.normal(keys[2], (4, 2))
     return [Program("diffusion_python_loop", sample, (params, x, jax.random.key(1)),
-                    expects=("unrolled-loop",)),
+                    expects=("unrolled-loop",), groups=("unrolled loop ×8", "iteration 7"),
+                    opens="iteration 0"),
             Program("diffusion_fori_loop", sample_fori, (params, x, jax.random.key(1)),
                     expects=())]

@@ -55,4 +55,5 @@ def programs():
     params = [(jax.random.normal(keys[0], (6, 8)) * 0.1, jnp.zeros(8)),
               (jax.random.normal(keys[1], (8, 3)) * 0.1, jnp.zeros(3))]
     batch = (jax.random.normal(keys[2], (4, 6)), jax.nn.one_hot(jnp.arange(4) % 3, 3))
-    return [Program("dp_sgd", partial(update, step_size=0.05), (params, batch, keys[3]))]
+    return [Program("dp_sgd", partial(update, step_size=0.05), (params, batch, keys[3]),
+                    groups=("batched", "forward", "backward"))]

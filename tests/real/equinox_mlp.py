@@ -32,5 +32,8 @@ def programs():
     model = eqx.nn.MLP(4, 2, 16, 2, key=jax.random.key(0))
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     x, y = jnp.ones((8, 4)), jnp.zeros((8, 2))
-    return [Program("equinox_filter_jit", make_step, (model, opt_state, x, y)),
-            Program("equinox_module_argument", lambda m, x: jax.vmap(m)(x), (model, x))]
+    return [Program("equinox_filter_jit", make_step, (model, opt_state, x, y),
+                    groups=("forward", "backward", "eqx.nn.MLP", "eqx.nn.Linear", "optax"),
+                    opens="eqx.nn.MLP"),
+            Program("equinox_module_argument", lambda m, x: jax.vmap(m)(x), (model, x),
+                    groups=("batched", "eqx.nn.MLP", "eqx.nn.Linear"), opens="eqx.nn.MLP")]

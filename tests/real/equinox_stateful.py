@@ -50,4 +50,6 @@ def programs():
     model, state = eqx.nn.make_with_state(Model)(jax.random.key(0))
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     xs, ys = jax.random.normal(jax.random.key(1), (8, 3)), jnp.zeros((8, 1))
-    return [Program("equinox_stateful", make_step, (model, state, opt_state, xs, ys))]
+    return [Program("equinox_stateful", make_step, (model, state, opt_state, xs, ys),
+                    groups=("forward", "backward", "eqx.nn.BatchNorm", "eqx.nn.Linear",
+                            "optax"), opens="eqx.nn.BatchNorm")]

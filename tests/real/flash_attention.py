@@ -76,4 +76,5 @@ def loss(query, key, value):
 
 def programs():
     q, k, v = jax.random.normal(jax.random.key(0), (3, 16, 8))
-    return [Program("flash_attention", jax.grad(loss, argnums=(0, 1, 2)), (q, k, v))]
+    return [Program("flash_attention", jax.grad(loss, argnums=(0, 1, 2)), (q, k, v),
+                    groups=("forward", "backward"))]

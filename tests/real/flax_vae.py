@@ -73,4 +73,6 @@ def train_step(params, opt_state, batch, z_rng):
 def programs():
     batch = jax.random.uniform(jax.random.key(0), (4, 64))
     params = model.init(jax.random.key(1), batch, jax.random.key(2))["params"]
-    return [Program("flax_vae", train_step, (params, tx.init(params), batch, jax.random.key(3)))]
+    return [Program("flax_vae", train_step, (params, tx.init(params), batch, jax.random.key(3)),
+                    groups=("forward", "backward", "VAE", "encoder", "decoder", "optax"),
+                    opens="encoder")]

@@ -54,4 +54,7 @@ def init(key, vocab=32, d=16, layers=4):
 
 def programs():
     tokens = jnp.arange(8) % 32
-    return [Program("gpt_train_step", train_step, (init(jax.random.key(0)), tokens, 1e-3))]
+    return [Program("gpt_train_step", train_step, (init(jax.random.key(0)), tokens, 1e-3),
+                    groups=("forward", "backward", "iteration 0 · params['layers'][0]",
+                            "iteration 3 · params['layers'][3]", "×25 per leaf"),
+                    opens="iteration 0 · params['layers'][0]")]

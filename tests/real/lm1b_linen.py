@@ -83,4 +83,8 @@ def programs():
     batch = jnp.arange(16).reshape(2, 8) % 32
     params = model.init(jax.random.key(0), batch, True)["params"]
     return [Program("lm1b_linen", train_step,
-                    (params, tx.init(params), batch, jax.random.key(1)))]
+                    (params, tx.init(params), batch, jax.random.key(1)),
+                    groups=("forward", "backward", "TransformerLM", "decoder",
+                            "encoderdecoderblock_0", "encoderdecoderblock_5", "LayerNorm_0",
+                            "MlpBlock_0", "optax"),
+                    opens="encoderdecoderblock_0")]

@@ -65,4 +65,5 @@ def programs():
     params = {"enc": jax.random.normal(keys[0], (16, 8)) * 0.1,
               "dec": jax.random.normal(keys[1], (4, 16)) * 0.1}
     images = jax.random.uniform(keys[2], (8, 16))
-    return [Program("mnist_vae", run_epoch, (jax.random.key(1), params, images))]
+    return [Program("mnist_vae", run_epoch, (jax.random.key(1), params, images),
+                    groups=("forward", "backward"))]

@@ -49,4 +49,6 @@ def programs():
     metrics = nnx.MultiMetric(accuracy=nnx.metrics.Accuracy(), loss=nnx.metrics.Average("loss"))
     batch = {"image": jax.random.normal(jax.random.key(0), (4, 8, 8, 1)),
              "label": jnp.arange(4) % 10}
-    return [Program("nnx_mnist", train_step, (model, optimizer, metrics, batch))]
+    return [Program("nnx_mnist", train_step, (model, optimizer, metrics, batch),
+                    groups=("forward", "backward", "conv1", "conv2", "linear1", "linear2",
+                            "optax"), opens="conv1")]

@@ -55,4 +55,5 @@ def programs():
     model = RNN(2, 1, 8, key=jax.random.key(0))
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     x, y = jax.random.normal(jax.random.key(1), (4, 6, 2)), jnp.ones((4, 1))
-    return [Program("scan_rnn", make_step, (model, x, y, opt_state))]
+    return [Program("scan_rnn", make_step, (model, x, y, opt_state),
+                    groups=("forward", "backward", "eqx.nn.GRUCell", "eqx.nn.Linear", "optax"))]

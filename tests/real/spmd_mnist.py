@@ -47,4 +47,5 @@ def programs():
     batch = (jax.random.normal(keys[2], (16, 6)), jax.nn.one_hot(jnp.arange(16) % 3, 3))
     batch = jax.device_put(batch, NamedSharding(mesh, P("batch")))  # split over the devices
     params = jax.device_put(params, NamedSharding(mesh, P()))
-    return [Program("spmd_mnist", jax.jit(update), (params, batch))]
+    return [Program("spmd_mnist", jax.jit(update), (params, batch),
+                    groups=("forward", "backward"))]
