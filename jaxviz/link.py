@@ -325,8 +325,8 @@ def _tokens(group: Node) -> frozenset[str]:
         if param.startswith("branches["):
             return frozenset({f"branch_{param[len('branches['):-1]}_fun"})
         return frozenset({param.removesuffix("_jaxpr")} if param.endswith("_jaxpr") else ())
-    if group.op == "scope":
-        return frozenset({group.params.get("scope", group.label)})
+    if group.op == "scope":  # "layers[0]/eqx.nn.Linear": one group for two segments
+        return frozenset(group.params.get("scope", group.label).split("/"))
     tokens = {group.op, *_GROUP_ALIASES.get(group.op, ())}
     name = group.params.get("name")
     if group.op in ("jit", "pjit") and name:

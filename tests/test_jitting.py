@@ -2,6 +2,7 @@
 Equinox and Optax)."""
 
 import functools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -142,3 +143,86 @@ def test_nnx_submodules_are_groups_named_by_attribute(jitted):
     assert scopes == ["l1 · 3 ops", "blocks[0] · 3 ops", "blocks[1] · 3 ops"]
     assert (Stack.__dict__["__call__"], nnx.Linear.__dict__["__call__"]) == calls  # restored
     assert t.links.hlo_coverage >= 0.9
+
+
+def scope_labels(t, view="jaxpr"):
+    """The named-scope groups, without their op counts, transformations left out."""
+    return [re.sub(r" · \d+ ops?$", "", g.label) for g in t.graph(view, linked=False).groups
+            if g.op == "scope" and not g.label.startswith(("forward", "backward", "batched"))]
+
+
+@pytest.mark.parametrize("jitted", [True, False], ids=["eqx.filter_jit", "plain"])
+def test_equinox_submodules_are_groups_named_by_attribute(jitted):
+    """``layers[0]`` and Equinox's own ``eqx.nn.Linear`` scope inside it are one group;
+    under ``eqx.filter_jit`` the modules called are copies, rebuilt from the leaves."""
+    model = eqx.nn.MLP(2, 2, 4, 2, key=jax.random.key(0))
+    calls = (eqx.nn.MLP.__dict__["__call__"], eqx.nn.Linear.__dict__["__call__"])
+    fn = lambda m, x: m(x)  # noqa: E731
+    t = jaxviz.trace(eqx.filter_jit(fn) if jitted else fn, model, jnp.ones(2))
+    assert t.errors == {}
+    layers = [f"layers[{i}] · eqx.nn.Linear" for i in range(3)]
+    for view in ("jaxpr", "hlo"):
+        assert scope_labels(t, view) == ["eqx.nn.MLP", *layers], view
+    assert (eqx.nn.MLP.__dict__["__call__"], eqx.nn.Linear.__dict__["__call__"]) == calls
+    assert t.links.hlo_coverage >= 0.9
+
+
+class Base(eqx.Module):
+    inner: eqx.nn.Linear
+
+    def __call__(self, x):
+        made_here = eqx.nn.Linear(2, 2, key=jax.random.key(1))  # no attribute of self
+        return made_here(self.inner(x))
+
+
+class Child(Base):  # Base's __call__
+    pass
+
+
+def test_equinox_modules_not_held_by_the_caller_keep_their_class_name():
+    """A module the function calls itself, or one its caller made, has no attribute path;
+    a subclass's inherited ``__call__`` is patched (and restored) on the class defining it."""
+    own = Base.__dict__["__call__"]
+    model = Child(eqx.nn.Linear(2, 2, key=jax.random.key(0)))
+    head = eqx.nn.Linear(2, 1, key=jax.random.key(2))
+    t = jaxviz.trace(lambda m, head, x: head(jnp.sin(m(x))), model, head, jnp.ones(2))
+    assert t.errors == {}
+    assert scope_labels(t) == ["inner · eqx.nn.Linear", "eqx.nn.Linear", "eqx.nn.Linear"]
+    assert Base.__dict__["__call__"] is own and "__call__" not in Child.__dict__
+
+
+def test_equinox_classes_are_restored_when_tracing_fails():
+    model = eqx.nn.MLP(2, 2, 4, 2, key=jax.random.key(0))
+    calls = (eqx.nn.MLP.__dict__["__call__"], eqx.nn.Linear.__dict__["__call__"])
+
+    def broken(m, x):
+        return m(x) @ jnp.ones(3)  # shapes (2,) and (3,)
+
+    t = jaxviz.trace(broken, model, jnp.ones(2))
+    assert "trace" in t.errors
+    assert (eqx.nn.MLP.__dict__["__call__"], eqx.nn.Linear.__dict__["__call__"]) == calls
+
+
+def test_no_modules_in_the_arguments_patches_nothing():
+    from jaxviz.modules import scoped_modules
+
+    call = eqx.nn.Linear.__dict__["__call__"]
+    with scoped_modules(((jnp.ones(2), {"a": 1.0}), {})):
+        assert eqx.nn.Linear.__dict__["__call__"] is call
+    with scoped_modules(((eqx.nn.Linear(2, 2, key=jax.random.key(0)),), {})):
+        assert eqx.nn.Linear.__dict__["__call__"] is not call
+    assert eqx.nn.Linear.__dict__["__call__"] is call
+
+
+def test_an_attribute_and_the_class_scope_inside_it_are_one_level():
+    """Keyed by both segments, as HLO op_names have them, so links still match."""
+    from jaxviz.structure.names import stack_levels
+
+    assert stack_levels(("jvp(vmap(linear1))", "eqx.nn.Linear")) == [
+        ("jvp()", "forward · jvp"), ("jvp(vmap())", "batched · vmap"),
+        ("jvp(vmap(linear1))/eqx.nn.Linear", "linear1 · eqx.nn.Linear")]
+    assert stack_levels(("eqx.nn.MLP", "layers[0]", "eqx.nn.Linear")) == [
+        ("eqx.nn.MLP", "eqx.nn.MLP"), ("layers[0]/eqx.nn.Linear", "layers[0] · eqx.nn.Linear")]
+    assert stack_levels(("eqx.nn.Sequential", "eqx.nn.Linear")) == [  # no attribute path
+        ("eqx.nn.Sequential", "eqx.nn.Sequential"), ("eqx.nn.Linear", "eqx.nn.Linear")]
+    assert stack_levels(("jvp()", "eqx.nn.Linear"))[-1] == ("eqx.nn.Linear", "eqx.nn.Linear")

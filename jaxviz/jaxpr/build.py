@@ -15,7 +15,7 @@ from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
 from jaxviz.structure.calls import group_library_calls
 from jaxviz.structure.loops import name_iterations
-from jaxviz.structure.names import library_function, scope_levels
+from jaxviz.structure.names import library_function, stack_levels
 from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
 from jaxviz.jaxpr import labels
 from jaxviz.grouping import chunk_long_levels, common_prefix, group_pytree
@@ -209,8 +209,9 @@ class _Builder:
         """The named-scope group for a name stack, opening and closing scopes as needed."""
         if stack[: len(frame.scope_prefix)] == frame.scope_prefix:
             stack = stack[len(frame.scope_prefix):]
-        # "jvp(conv1)" is two groups: the forward pass, and the module conv1 inside it.
-        levels = [level for segment in stack for level in scope_levels(segment)]
+        # "jvp(conv1)" is two groups: the forward pass, and the module conv1 inside it;
+        # "layers[0]", "eqx.nn.Linear" one: the attribute and the class of one module.
+        levels = stack_levels(stack)
         opened = frame.open_scopes
         keep = 0
         while keep < min(len(opened), len(levels)) and opened[keep][0] == levels[keep][0]:

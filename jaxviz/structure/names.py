@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Sequence
 
 import jax
 
@@ -50,6 +51,28 @@ def scope_levels(segment: str) -> list[tuple[str, str]]:
     levels = [(_wrapped(wrappers[:depth + 1]), scope_label(_wrapped([wrapper])))
               for depth, wrapper in enumerate(wrappers)]
     return levels + [(segment, core)] if core else levels
+
+
+#: A module's attribute path, as jaxviz names the scope of a submodule's call (``layers[0]``,
+#: ``encoder.blocks['a']``), and the class scope Equinox's layers enter (``eqx.nn.Linear``).
+_ATTRIBUTE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]]*\])*")
+_CLASS_SCOPE = re.compile(r"eqx\.[\w.]+")
+
+
+def stack_levels(stack: Sequence[str]) -> list[tuple[str, str]]:
+    """The groups a name stack stands for, outermost first, as (key, label): each segment's
+    (:func:`scope_levels`), but a submodule's attribute path and the class scope Equinox
+    enters right inside it (``layers[0]``, ``eqx.nn.Linear``) are one group, ``layers[0] ·
+    eqx.nn.Linear``, keyed by both segments joined by ``/`` (as HLO op_names have them)."""
+    levels: list[tuple[str, str]] = []
+    for segment in stack:
+        if levels and _CLASS_SCOPE.fullmatch(segment) and _ATTRIBUTE.fullmatch(levels[-1][1]) \
+                and not _CLASS_SCOPE.fullmatch(levels[-1][1]):
+            key, label = levels.pop()
+            levels.append((f"{key}/{segment}", f"{label} · {segment}"))
+        else:
+            levels += scope_levels(segment)
+    return levels
 
 
 def _peel(text: str) -> tuple[str, str] | None:

@@ -33,7 +33,10 @@ def programs():
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     x, y = jnp.ones((8, 4)), jnp.zeros((8, 2))
     return [Program("equinox_filter_jit", make_step, (model, opt_state, x, y),
-                    groups=("forward", "backward", "eqx.nn.MLP", "eqx.nn.Linear", "optax"),
+                    groups=("forward", "backward", "eqx.nn.MLP", "layers[0] · eqx.nn.Linear",
+                            "layers[1] · eqx.nn.Linear", "layers[2] · eqx.nn.Linear", "optax"),
                     opens="eqx.nn.MLP"),
             Program("equinox_module_argument", lambda m, x: jax.vmap(m)(x), (model, x),
-                    groups=("batched", "eqx.nn.MLP", "eqx.nn.Linear"), opens="eqx.nn.MLP")]
+                    groups=("batched", "eqx.nn.MLP", "layers[0] · eqx.nn.Linear",
+                            "layers[1] · eqx.nn.Linear", "layers[2] · eqx.nn.Linear"),
+                    opens="eqx.nn.MLP")]

@@ -51,5 +51,6 @@ def programs():
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     xs, ys = jax.random.normal(jax.random.key(1), (8, 3)), jnp.zeros((8, 1))
     return [Program("equinox_stateful", make_step, (model, state, opt_state, xs, ys),
-                    groups=("forward", "backward", "eqx.nn.BatchNorm", "eqx.nn.Linear",
-                            "optax"), opens="eqx.nn.BatchNorm")]
+                    groups=("forward", "backward", "norm1 · eqx.nn.BatchNorm",
+                            "linear1 · eqx.nn.Linear", "linear2 · eqx.nn.Linear", "optax"),
+                    opens="norm1")]

@@ -56,4 +56,5 @@ def programs():
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
     x, y = jax.random.normal(jax.random.key(1), (4, 6, 2)), jnp.ones((4, 1))
     return [Program("scan_rnn", make_step, (model, x, y, opt_state),
-                    groups=("forward", "backward", "eqx.nn.GRUCell", "eqx.nn.Linear", "optax"))]
+                    groups=("forward", "backward", "cell · eqx.nn.GRUCell",
+                            "linear · eqx.nn.Linear", "optax"))]
