@@ -3,7 +3,8 @@
 Each picture is a program from one of the demo notebooks (named in its entry), traced and
 exported by jaxviz exactly as a user would: ``jaxviz.trace(fn, *args).export(path)``.
 Pictures are written to ``docs/images/gallery/`` (the README's first picture, the grad of
-an MLP, to ``docs/images/``); each should stay well under 150 KB.
+an MLP, to ``docs/images/``); each should stay well under 150 KB. Then a real model's jaxpr
+and HLO side by side (``model_gallery.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jax import lax  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
 import jaxviz  # noqa: E402
+import model_gallery  # noqa: E402  (beside this script)
 
 OUT = Path(__file__).resolve().parent / "images" / "gallery"
 #: Warn about pictures bigger than this: the README should stay light.
@@ -116,6 +118,7 @@ def main() -> None:
         size = path.stat().st_size
         note = "  <- over the gallery's size limit" if size > MAX_BYTES else ""
         print(f"{path.resolve().relative_to(OUT.parent.parent.parent)}  {size / 1000:.0f} KB{note}")
+    model_gallery.make_pictures()
 
 
 if __name__ == "__main__":

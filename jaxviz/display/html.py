@@ -30,6 +30,8 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from jaxviz.display import state as output_state
+from jaxviz.model import project
+from jaxviz.structure import STRUCTURE_OPS
 
 if TYPE_CHECKING:
     from jaxviz.trace import Trace
@@ -37,6 +39,15 @@ if TYPE_CHECKING:
 #: Longest program text embedded in a static output, a preview: saved notebooks stay light
 #: (the live widget and the Trace have the whole texts).
 TEXT_LIMIT = 6_000
+#: A bigger drawing travels packed with the data, not as inline SVG: without scripts, a note
+#: stands in for it.
+INLINE_SVG_LIMIT = 100_000
+#: Packed bytes a static output may add for the structure groups it opens without a kernel
+#: (each one's layout, precomputed: a whole drawing), and how many it lays out at most.
+LAYOUTS_BUDGET = 60_000
+LAYOUTS_LIMIT = 4
+#: The view traits a precomputed layout replaces (js/src/page.js shows them).
+_LAYOUT_TRAITS = ("svg", "expanded", "folded", "nodes", "hidden", "sources", "finding_nodes")
 
 #: Without scripts the drawing shows as plain inline SVG. Where HTML is sanitized instead (an
 #: untrusted notebook in JupyterLab drops <svg>, <style> and <script> but keeps their text),
@@ -80,11 +91,16 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     if views[view] is None:
         state.update(output_state.view_state(trace, view, expand))
         svg = inline_svg(state.pop("svg"))
+        state["layouts"] = structure_layouts(trace, view, state["expanded"])
     else:
         state.update(output_state.empty_view(view))
     bundle = _packed_bundle()
     note = ("The interactive view of this trace needs JavaScript (in JupyterLab: trust the "
             "notebook, or run the cell)." if bundle else output_state.MISSING_BUNDLE)
+    if bundle and len(svg) > INLINE_SVG_LIMIT:
+        state["svg"], svg = svg, ""
+        note = f"The drawing ({len(state['nodes']):,} boxes) and the interactive view of " \
+               "this trace need JavaScript (in JupyterLab: trust the notebook, or run the cell)."
     data = pack(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
@@ -95,6 +111,27 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
         + (f'<script>{LOADER}(document.currentScript.previousElementSibling, "{bundle}", '
            f'"{data}");</script>' if bundle else "")
     )
+
+
+def structure_layouts(trace: "Trace", view: str, expanded: list[str]) -> list[list]:
+    """[open groups, packed view traits] for opening each structure group drawn closed
+    (a pass, a module, a layer), one at a time, outermost first, while they fit the budget
+    (each is about as big as the drawing: past the first that does not fit, none would)."""
+    graph = trace.graph(view, linked=False)
+    opened = frozenset(expanded)
+    closed = [graph.nodes[i] for i in project(graph, opened).nodes
+              if graph.nodes[i].kind == "group" and graph.nodes[i].op in STRUCTURE_OPS]
+    layouts, size = [], 0
+    for group in sorted(closed, key=lambda g: graph.depth(g.id))[:LAYOUTS_LIMIT]:
+        traits = output_state.view_state(trace, view, opened | {group.id})
+        traits["svg"] = inline_svg(traits["svg"])
+        packed = pack(json.dumps({k: traits[k] for k in _LAYOUT_TRAITS}, ensure_ascii=False,
+                                 separators=(",", ":")))
+        if size + len(packed) > LAYOUTS_BUDGET:
+            break
+        layouts.append([traits["expanded"], packed])
+        size += len(packed)
+    return layouts
 
 
 def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
@@ -124,8 +161,19 @@ def _esc(value: object) -> str:
 
 
 def inline_svg(svg: str) -> str:
-    """Graphviz's SVG without the XML prolog and doctype, ready to sit inside HTML."""
-    return re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
+    """Graphviz's SVG without the XML prolog and doctype, ready to sit inside HTML, and
+    lighter: coordinates to the point (Graphviz writes hundredths), no comments, no tooltips
+    (the page shows its own)."""
+    svg = re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
+    svg = re.sub(r' xlink:title="[^"]*"', "", svg)
+    return _GEOMETRY.sub(lambda m: m[1] + _HUNDREDTHS.sub(r"\1", m[2]), svg)
+
+
+#: Attributes holding coordinates (not text: a label may read "mul 0.25"), and the digits
+#: past the point Graphviz writes in them.
+_GEOMETRY = re.compile(r'(\s(?:d|points|x|y|font-size)=")([^"]*)')
+_HUNDREDTHS = re.compile(r"(\d)\.\d\d(?!\d)")
 
 
 @functools.cache

@@ -17,16 +17,16 @@ from collections import defaultdict
 
 from jaxviz.grouping import NewGroup, common_prefix
 from jaxviz.model import Graph, Node
+from jaxviz.structure import STRUCTURE_OPS
 
 #: jaxpr groups the HLO view mirrors: the user's structure (named scopes, modules, passes,
 #: folded loops and their iterations; not each leaf of a per-leaf repeat, which XLA fuses
 #: across) and the calls that are one box (a library's call, a jitted function, JAX's own
 #: wrappers such as ``jnp.var``).
-MIRRORED = frozenset({"scope", "unrolled", "parallel", "alike", "iteration", "library",
-                      "jit", "pjit"})
+MIRRORED = STRUCTURE_OPS | {"jit", "pjit"}
 #: Mirrored groups kept even around one HLO box: they say where in the program it is. The
 #: others (a call) would only wrap the box in a frame.
-_ALWAYS = frozenset({"scope", "unrolled", "parallel", "alike", "iteration"})
+_ALWAYS = STRUCTURE_OPS - {"library"}
 #: HLO nodes that stay where the builder put them: the program's inputs and outputs.
 _FIXED_KINDS = frozenset({"input", "output"})
 _FIXED_GROUPS = frozenset({"inputs", "outputs"})
@@ -60,6 +60,7 @@ def mirror_structure(jaxpr: Graph, hlo: Graph, new_group: NewGroup) -> None:
     neighbours = _Neighbours(hlo, box_of)
     neighbours.place(boxes, target)
     neighbours.refine(boxes, target, deeper, chains, linked)
+    _within_enclosing(hlo, boxes, box_of, target)
     _materialize(jaxpr, hlo, boxes, target, new_group)
 
 
@@ -172,6 +173,22 @@ class _Neighbours:
                                       for j in linked[box.id]), key=len)
 
 
+def _within_enclosing(hlo: Graph, boxes: list[Node], box_of: dict[str, str],
+                      target: dict[str, Chain]) -> None:
+    """Inside a while body, only the structure below the loop's own box (a box that links
+    elsewhere stays in the body as it is): a ``fori_loop`` around ``grad`` gets its forward
+    and backward passes, the threefry loop of ``jax.random.normal`` no second copy of the
+    groups around it."""
+    where: dict[str | None, Chain] = {None: ()}  # a level or box -> its chain
+    for box in boxes:  # a box comes before the levels inside it
+        level = box.group
+        if level not in where:
+            where[level] = where.get(box_of[hlo.nodes[level].group], ())
+        outer, mine = where[level], target.get(box.id, ())
+        target[box.id] = mine[len(outer):] if mine[:len(outer)] == outer else ()
+        where[box.id] = outer + target[box.id]
+
+
 def _materialize(jaxpr: Graph, hlo: Graph, boxes: list[Node], target: dict[str, Chain],
                  new_group: NewGroup) -> None:
     """Make the HLO copies of the groups targeted (one per level), move the boxes in, order
@@ -205,6 +222,9 @@ def _materialize(jaxpr: Graph, hlo: Graph, boxes: list[Node], target: dict[str, 
 
     for box in boxes:
         box.group = copy_of(box.group, target.get(box.id, ()))
+    if copies:  # the default view shows the program's structure, not what XLA fused
+        for fusion in hlo.find(op="fusion"):
+            fusion.opens_by_default = False
     _order(hlo, jaxpr, list(copies.values()))
     hlo.regrouped()
     counts = hlo.leaf_counts

@@ -110,12 +110,20 @@ export class GraphPanel {
     if (viewChanged || height > this.viewport.offsetHeight) this.viewport.style.height = `${height}px`;
     const anchor = this.anchor && this.drawing.element(this.drawing.standIn(this.anchor.id));
     if (anchor && !viewChanged) this.view.keepInPlace(anchor, this.anchor.before);
-    else this.view.fit();
+    else this.view.start(this.inputElements());
     this.anchor = null;
     this.select(selected);
     this.runSearch(false);
     this.renderLegend();
     this.renderDepths();
+  }
+
+  /** The drawn inputs (and their pytree groups): where the first picture starts. */
+  inputElements() {
+    return [...this.drawing.elements]
+      .filter(([id, el]) => el.classList.contains("node")
+        && (this.nodes[id].kind === "input" || this.nodes[id].op === "inputs"))
+      .map(([, el]) => el);
   }
 
   /** The colours of the boxes drawn now (open groups are frames, not coloured boxes). */
@@ -170,7 +178,8 @@ export class GraphPanel {
     let hint = "";
     if (node.kind === "group") {
       const action = this.expanded.has(id) ? "collapse" : "expand";
-      hint = this.kernel.live ? `click to ${action}` : `${action}ing needs a running kernel`;
+      const can = this.kernel.canAnswer({ type: "expand", expand: this.toggled(id) });
+      hint = can ? `click to ${action}` : `${action}ing needs a running kernel`;
     }
     this.tooltip.show(node, event.clientX, event.clientY, hint);
   }
@@ -204,13 +213,18 @@ export class GraphPanel {
 
   // -- asking Python for other layouts ------------------------------------------------
 
-  toggle(id) {
+  /** The open groups once group ``id`` is opened (with the groups around it) or closed. */
+  toggled(id) {
     const open = new Set(this.expanded);
     if (open.has(id)) open.delete(id);
     else for (let g = id; g; g = this.nodes[g]?.group) open.add(g);
+    return [...open];
+  }
+
+  toggle(id) {
     const el = this.drawing.element(id);
     this.anchor = el ? { id, before: this.view.screenCenter(el) } : null;
-    this.expand([...open]);
+    this.expand(this.toggled(id));
   }
 
   /** Once per output: Python builds the other view and sends the node index with links. */

@@ -7,7 +7,7 @@
 // a notebook reopened without running it, or an exported page.
 
 const NO_ANSWER_MS = 5000;
-export const NO_KERNEL = "Expanding and re-drawing need a running kernel: run the cell to get the live view.";
+export const NO_KERNEL = "Expanding and re-drawing need a running kernel (this page opens its structure groups one at a time): run the cell to get the live view.";
 
 export class Kernel {
   /** ``status(text, kind)`` shows progress; kind is "busy", "warn" or "error". */
@@ -22,9 +22,15 @@ export class Kernel {
     if (this.live) model.on("msg:custom", this.onMessage);
   }
 
+  /** Whether ``request`` can be answered: by Python, or by a static page that carries it. */
+  canAnswer(request) {
+    return this.live || Boolean(this.model.canAnswer?.(request));
+  }
+
   /** Send a request; resolves with {msg, buffers} when Python is done. */
   ask(request, busyText) {
     if (!this.live) {
+      if (this.model.canAnswer?.(request)) return this.model.answer(request);
       this.status(NO_KERNEL, "warn");
       return Promise.reject(new Error(NO_KERNEL));
     }

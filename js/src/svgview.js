@@ -7,6 +7,14 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const PAD = 16;
 /** Fitting never magnifies a small graph past this. */
 const MAX_FIT = 1.25;
+/** The first picture draws node labels at least this tall (CSS px), fitted or not. */
+const READABLE_PX = 11.5;
+/** The viewport's height: what the first picture needs, within these. */
+const MIN_HEIGHT = 160;
+const MAX_HEIGHT = 600;
+/** The overview's largest side (px). */
+const OVERVIEW_PX = 150;
+let drawings = 0;
 
 export class SvgView {
   /** ``wheelZooms(event)`` says whether a wheel turn zooms (else the page scrolls on). */
@@ -18,18 +26,21 @@ export class SvgView {
     this.canvas.append(this.layer);
     viewport.append(this.canvas);
     this.drawing = null;
-    // Until the user pans or zooms, the view keeps fitting itself (the output may be laid out,
-    // shown or resized after the drawing arrives).
-    this.autoFit = true;
+    this.anchors = [];
+    // Until the user pans or zooms, the view keeps its first picture (the output may be laid
+    // out, shown or resized after the drawing arrives): ``start`` or ``fit``, whichever ran.
+    this.auto = "start";
+    this.overview = new Overview(viewport, (x, y) => this.lookAt(x, y));
     this.zoom = zoom()
       .scaleExtent([0.02, 8])
       .filter((event) => (event.type === "wheel" ? wheelZooms(event) : !event.ctrlKey && !event.button))
       .on("zoom", (event) => {
         this.layer.setAttribute("transform", event.transform);
-        if (event.sourceEvent) this.autoFit = false;
+        if (event.sourceEvent) this.auto = null;
+        this.overview.update(event.transform, this.size(), this.viewport);
       });
     select(viewport).call(this.zoom).on("dblclick.zoom", null);
-    this.resizes = new ResizeObserver(() => this.autoFit && this.fit());
+    this.resizes = new ResizeObserver(() => this.auto && this[this.auto]());
     this.resizes.observe(viewport);
   }
 
@@ -40,7 +51,9 @@ export class SvgView {
       throw new Error("the drawing is not valid SVG");
     }
     this.drawing = document.importNode(doc.documentElement, true);
+    this.drawing.id = `jv-drawing-${++drawings}`;
     this.layer.replaceChildren(this.drawing);
+    this.overview.show(this.drawing, this.size());
     return this.drawing;
   }
 
@@ -50,12 +63,60 @@ export class SvgView {
     return { width: this.drawing.width.baseVal.value, height: this.drawing.height.baseVal.value };
   }
 
-  /** A viewport height that shows the whole drawing when fitted to the width, within limits. */
-  fittingHeight(min = 160, max = 560) {
+  /** How tall node labels are on screen at scale 1 (Graphviz gives font sizes in points). */
+  labelPx() {
+    const size = parseFloat(this.drawing?.querySelector("g.node text")?.getAttribute("font-size")) || 11;
+    const box = this.drawing?.viewBox?.baseVal;
+    return size * (box && box.width ? this.size().width / box.width : 4 / 3);
+  }
+
+  /** The first picture's scale: the whole drawing where its labels are readable so; else
+   *  readable, and as much of its width as fits. */
+  startScale(vw, vh) {
     const { width, height } = this.size();
-    const vw = this.viewport.clientWidth || 800;
-    const k = Math.min(MAX_FIT, (vw - 2 * PAD) / width);
-    return Math.round(Math.min(max, Math.max(min, height * k + 2 * PAD)));
+    const readable = READABLE_PX / this.labelPx();
+    const across = Math.min(MAX_FIT, (vw - 2 * PAD) / width);
+    const whole = Math.min(across, (vh - 2 * PAD) / height);
+    return whole >= readable ? { k: whole, whole: true } : { k: Math.min(MAX_FIT, Math.max(readable, across)), whole: false };
+  }
+
+  /** A viewport height that shows the first picture, within limits. */
+  fittingHeight() {
+    const { height } = this.size();
+    if (!height) return MIN_HEIGHT;
+    const { k } = this.startScale(this.viewport.clientWidth || 800, Infinity);
+    return Math.round(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height * k + 2 * PAD)));
+  }
+
+  /** The first picture: the whole drawing if readable; else readable labels, from the top
+   *  (the inputs), the ``anchors`` (the inputs' elements) in the middle across. */
+  start(anchors = this.anchors) {
+    this.anchors = anchors;
+    const { width, height } = this.size();
+    const vw = this.viewport.clientWidth;
+    const vh = this.viewport.clientHeight;
+    if (!width || !height || !vw || !vh) return;
+    const { k, whole } = this.startScale(vw, vh);
+    if (whole) {
+      this.fit();
+      this.auto = "start";
+      return;
+    }
+    let x = (vw - width * k) / 2;
+    if (width * k > vw - 2 * PAD) {
+      this.setTransform(zoomIdentity.scale(k));
+      // The inputs on the top row (Graphviz puts an input used late beside its user).
+      const all = anchors.filter((el) => el.isConnected).map((el) => el.getBoundingClientRect());
+      const top = Math.min(...all.map((b) => b.top));
+      const boxes = all.filter((b) => b.top <= top + 40 * k);
+      const v = this.viewport.getBoundingClientRect();
+      const middle = boxes.length
+        ? (Math.min(...boxes.map((b) => b.left)) + Math.max(...boxes.map((b) => b.right))) / 2 - v.left
+        : width * k / 2;
+      x = Math.min(PAD, Math.max(vw - PAD - width * k, vw / 2 - middle));
+    }
+    this.setTransform(zoomIdentity.translate(x, PAD).scale(k));
+    this.auto = "start";
   }
 
   fit() {
@@ -64,14 +125,25 @@ export class SvgView {
     const vh = this.viewport.clientHeight;
     if (!width || !height || !vw || !vh) return;
     const k = Math.min(MAX_FIT, (vw - 2 * PAD) / width, (vh - 2 * PAD) / height);
-    const t = zoomIdentity.translate((vw - width * k) / 2, (vh - height * k) / 2).scale(k);
+    this.setTransform(zoomIdentity.translate((vw - width * k) / 2, (vh - height * k) / 2).scale(k));
+    this.auto = "fit";
+  }
+
+  setTransform(t) {
     select(this.viewport).call(this.zoom.transform, t);
-    this.autoFit = true;
+  }
+
+  /** Centre the view on a point of the drawing (px at scale 1). */
+  lookAt(x, y) {
+    const k = this.scale();
+    this.setTransform(zoomIdentity.translate(this.viewport.clientWidth / 2 - x * k,
+                                             this.viewport.clientHeight / 2 - y * k).scale(k));
+    this.auto = null;
   }
 
   zoomBy(factor) {
     select(this.viewport).call(this.zoom.scaleBy, factor);
-    this.autoFit = false;
+    this.auto = null;
   }
 
   scale() {
@@ -104,11 +176,69 @@ export class SvgView {
   moveBy(dx, dy) {
     const k = this.scale();
     select(this.viewport).call(this.zoom.translateBy, dx / k, dy / k);
-    this.autoFit = false;
+    this.auto = null;
   }
 
   destroy() {
     this.resizes.disconnect();
     select(this.viewport).on(".zoom", null);
+  }
+}
+
+/** A small picture of the whole drawing in a corner, the part in view outlined; shown while
+ *  the drawing does not fit the view. Click or drag in it to look there. */
+class Overview {
+  constructor(viewport, lookAt) {
+    this.el = document.createElementNS(SVG_NS, "svg");
+    this.el.setAttribute("class", "jv-overview");
+    this.el.setAttribute("aria-label", "overview: where the view is in the whole graph");
+    this.picture = document.createElementNS(SVG_NS, "use");
+    this.frame = document.createElementNS(SVG_NS, "rect");
+    this.frame.setAttribute("class", "jv-overview-frame");
+    this.el.append(this.picture, this.frame);
+    this.el.style.display = "none";
+    viewport.append(this.el);
+    const look = (event) => {
+      const r = this.el.getBoundingClientRect();
+      lookAt((event.clientX - r.left) / this.k, (event.clientY - r.top) / this.k);
+    };
+    // The viewport pans on drag: the overview's own pointer events stop there.
+    this.el.addEventListener("pointerdown", (event) => {
+      event.stopPropagation();
+      this.el.setPointerCapture(event.pointerId);
+      look(event);
+    });
+    this.el.addEventListener("pointermove", (event) => {
+      if (this.el.hasPointerCapture(event.pointerId)) look(event);
+    });
+    for (const type of ["mousedown", "click", "wheel", "dblclick"]) {
+      this.el.addEventListener(type, (event) => event.stopPropagation());
+    }
+    this.k = 1;
+  }
+
+  show(drawing, { width, height }) {
+    this.k = width && height ? Math.min(OVERVIEW_PX / width, OVERVIEW_PX / height) : 1;
+    this.el.setAttribute("width", Math.round(width * this.k));
+    this.el.setAttribute("height", Math.round(height * this.k));
+    this.picture.setAttribute("href", `#${drawing.id}`);
+    this.picture.setAttribute("transform", `scale(${this.k})`);
+  }
+
+  /** Outline the part in view; hide while all of the drawing is in view. */
+  update(t, { width, height }, viewport) {
+    const vw = viewport.clientWidth;
+    const vh = viewport.clientHeight;
+    const x0 = -t.x / t.k;
+    const y0 = -t.y / t.k;
+    const x1 = x0 + vw / t.k;
+    const y1 = y0 + vh / t.k;
+    const all = x0 <= 0.5 && y0 <= 0.5 && x1 >= width - 0.5 && y1 >= height - 0.5;
+    this.el.style.display = all || !width ? "none" : "";
+    const clip = (v, max) => Math.min(max, Math.max(0, v));
+    this.frame.setAttribute("x", clip(x0, width) * this.k);
+    this.frame.setAttribute("y", clip(y0, height) * this.k);
+    this.frame.setAttribute("width", (clip(x1, width) - clip(x0, width)) * this.k);
+    this.frame.setAttribute("height", (clip(y1, height) - clip(y0, height)) * this.k);
   }
 }

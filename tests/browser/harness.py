@@ -20,6 +20,21 @@ import jaxviz
 from jaxviz.display import html
 from jaxviz.display.widget import TraceWidget, make_widget
 
+#: On-screen measures of the first picture, in a jaxviz output element
+#: (the harness's and JupyterLab's tests).
+FIRST_PICTURE = """out => {
+  const viewport = out.querySelector('.jv-viewport').getBoundingClientRect();
+  const within = (r) => r.left >= viewport.left - 1 && r.right <= viewport.right + 1
+    && r.top >= viewport.top - 1 && r.bottom <= viewport.bottom + 1;
+  const boxes = [...out.querySelectorAll('.jv-canvas g.node')].map((g) => g.getBoundingClientRect());
+  const labels = [...out.querySelectorAll('.jv-canvas g.node text')].map((t) => t.getBoundingClientRect())
+    .filter(within);
+  const overview = out.querySelector('.jv-overview');
+  return {whole: boxes.filter(within).length, boxes: boxes.length,
+          label: labels.length ? Math.min(...labels.map((r) => r.height)) : 0,
+          height: viewport.height, overview: !!overview && overview.style.display !== 'none'};
+}"""
+
 #: A made-up origin the guard serves; *.localhost counts as a secure context (clipboard API).
 ORIGIN = "http://jaxviz.localhost"
 HERE = Path(__file__).parent

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from harness import ORIGIN
+from harness import FIRST_PICTURE, ORIGIN
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,15 @@ def fori_fn(x):
     return y
 fori_fn(jnp.array([1.1, -1.1]))"""
 
+#: A real model: the corpus's GPT-style train step (a layer loop, grad, an SGD update).
+REAL_MODEL = f"""%load_ext jaxviz
+import sys
+sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+from real import load
+(program,) = load("gpt_train_step")
+train_step, (params, tokens, lr) = program.fn, program.args"""
+REAL_CELL = "%jaxtrace --no-time train_step(params, tokens, lr)"
+
 SERVER_CONFIG = """
 c.LabApp.news_url = None  # no announcements fetched from the internet
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
@@ -46,10 +55,10 @@ class Server:
     def __init__(self, url: str, token: str, root: Path):
         self.url, self.token, self.root = url, token, root
 
-    def notebook(self, name: str) -> Path:
-        """Write a notebook with the setup cell and the %%jaxtrace cell."""
+    def notebook(self, name: str, cells: tuple[str, ...] = (SETUP, CELL)) -> Path:
+        """Write a notebook with these cells (the setup cell and the %%jaxtrace cell)."""
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(CELL)]
+        nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         path = self.root / name
         nbformat.write(nb, path)
@@ -219,6 +228,19 @@ def test_jupyterlab_end_to_end(guard, jupyter, artifacts):
     out.locator('.jv-canvas g[data-node="e0"]').click()
     expect(out.locator(".jv-details h3")).to_have_text("copy")
     expect(out.get_by_role("button", name="close every group")).to_be_disabled()
+
+
+def test_a_real_models_first_picture_is_readable_in_jupyterlab(guard, jupyter):
+    """A GPT train step opens on some 200 boxes: in JupyterLab, its first picture shows
+    labels at least 9 px tall and whole boxes, not a graph shrunk to fit."""
+    page = guard.page
+    jupyter.notebook("model.ipynb", (REAL_MODEL, REAL_CELL))
+    _open(guard, jupyter, "/lab/tree/model.ipynb?reset")
+    _run_all(page)
+    out = _output(page)
+    first = out.evaluate(FIRST_PICTURE)
+    assert first["label"] >= 9 and first["whole"] >= 6, first
+    assert first["boxes"] > 100 and first["overview"], first
 
 
 def test_notebook7(guard, jupyter):

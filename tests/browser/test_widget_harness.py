@@ -15,9 +15,10 @@ from playwright.sync_api import expect
 import jaxviz
 from jaxviz.display import html
 from jaxviz.display import state as output_state
+from jaxviz.model import expansion
 
 import programs as P
-from harness import ORIGIN, open_page, open_widget
+from harness import FIRST_PICTURE, ORIGIN, open_page, open_widget
 
 pytestmark = pytest.mark.browser
 
@@ -600,3 +601,78 @@ def test_without_decompression_streams_the_static_block_stays(guard, fori):
     assert page.locator(".jaxviz").count() == 0
     drawing = page.locator(".jv-drawing svg").bounding_box()
     assert drawing["height"] > 100 and page.locator(".jv-drawing").bounding_box()["height"] >= drawing["height"]
+
+
+# -- the first picture -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gpt():
+    pytest.importorskip("flax", reason="the corpus needs jax >= 0.10")
+    from real import load
+
+    (program,) = load("gpt_train_step")
+    return jaxviz.trace(program.fn, *program.args)
+
+
+def test_the_first_picture_of_a_real_model_is_readable(guard, gpt):
+    """A GPT train step's default view is some 200 boxes: the first picture does not shrink
+    them to dots. Labels are readable, whole boxes are in view from the inputs on, an
+    overview shows where the view is, and fit is one click away."""
+    open_widget(guard, gpt)
+    page = guard.page
+    out = page.locator(".jaxviz")
+    first = out.evaluate(FIRST_PICTURE)
+    assert first["label"] >= 9 and first["whole"] >= 6, first
+    assert first["boxes"] > 100 and first["overview"], first
+    assert 300 <= first["height"] <= 600, first
+    (tokens,) = [n.id for n in gpt.graph("jaxpr", linked=False).find(kind="input")
+                 if n.label == "tokens"]
+    assert inside(node(page, tokens).bounding_box(), page.locator(".jv-viewport").bounding_box())
+
+    overview = out.locator(".jv-overview").bounding_box()
+    before = transform(page)
+    page.mouse.click(overview["x"] + overview["width"] / 2, overview["y"] + overview["height"] - 3)
+    after = transform(page)
+    assert after[2] == before[2] and after[1] < before[1] - 100  # looking near the end now
+
+    out.get_by_role("button", name="fit to view (f)").click()
+    fitted = out.evaluate(FIRST_PICTURE)
+    assert fitted["whole"] == fitted["boxes"] and not fitted["overview"], fitted
+
+
+def test_a_small_graph_is_shown_whole(guard, fori):
+    open_widget(guard, fori)
+    first = guard.page.locator(".jaxviz").evaluate(FIRST_PICTURE)
+    assert first["whole"] == first["boxes"] and first["label"] >= 9 and not first["overview"]
+
+
+def test_a_static_page_opens_the_structure_without_a_kernel(guard):
+    """The .html export of a Flax NNX train step carries the layouts of opening its
+    structure groups one at a time: they open (and close) with no kernel; anything else says
+    it needs one."""
+    pytest.importorskip("flax", reason="the corpus needs jax >= 0.10")
+    from real import load
+
+    (program,) = load("nnx_mnist")
+    t = jaxviz.trace(program.fn, *program.args)
+    g = t.graph("jaxpr", linked=False)
+    default = expansion(g)
+    carried = html.structure_layouts(t, "jaxpr", sorted(default))
+    assert carried
+    (group,) = set(carried[0][0]) - default
+    assert g.nodes[group].op in ("scope", "unrolled", "alike", "iteration", "library", "parallel")
+    open_page(guard, t)
+    page = guard.page
+    page.get_by_role("button", name="fit to view (f)").click()  # the group in view
+    node(page, group).hover()
+    expect(page.locator(".jv-tooltip")).to_contain_text("click to expand")
+    node(page, group).click()
+    expect(page.locator(f'.jv-canvas g.cluster[data-node="{group}"]')).to_be_visible()
+    expect(page.locator(".jv-status")).to_have_text("")
+    page.locator(f'.jv-canvas g.cluster[data-node="{group}"] > text').click()
+    expect(page.locator(f'.jv-canvas g.node[data-node="{group}"]')).to_be_visible()  # closed again
+    other = next(i for i in sorted(drawn(page)) if g.nodes[i].kind == "group"
+                 and i not in default and not any(set(ids) - default == {i} for ids, _ in carried))
+    page.keyboard.press("Escape")  # the details panel closes
+    node(page, other).click()
+    expect(page.locator(".jv-status")).to_contain_text("need a running kernel")
