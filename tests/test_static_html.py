@@ -88,3 +88,22 @@ def test_a_big_models_page_carries_its_drawing_packed_and_stays_light():
     assert "decoder · 988 ops" in data["svg"] and "xlink:title" not in data["svg"]
     for size in re.findall(r'font-size="([^"]+)"', data["svg"]):
         assert "." not in size
+
+
+def test_a_static_page_lays_out_no_group_that_would_draw_too_much(monkeypatch):
+    """The page carries the layout of opening a loop's other iterations only while it
+    draws at most LAYOUT_MAX_DRAWN boxes (nor spends the time laying out a bigger one)."""
+    def deep(x, layers):
+        for w in layers:
+            x = jnp.tanh(jnp.sin(x * w) + jnp.cos(x) * 2.0 - w) / 3.0 + x
+        return x
+
+    t = jaxviz.trace(deep, jnp.ones(3), [jnp.ones(3)] * 40)
+    graph = t.graph("jaxpr", linked=False)
+    (alike,) = graph.find(op="alike")
+    default = sorted(t.layout().expanded)
+    assert alike.id not in default
+    opened = len(html.project(graph, set(default) | {alike.id}).nodes)
+    assert any(alike.id in ids for ids, _ in html.structure_layouts(t, "jaxpr", default))
+    monkeypatch.setattr(html, "LAYOUT_MAX_DRAWN", opened - 1)
+    assert all(alike.id not in ids for ids, _ in html.structure_layouts(t, "jaxpr", default))

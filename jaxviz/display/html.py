@@ -46,6 +46,8 @@ INLINE_SVG_LIMIT = 100_000
 #: (each one's layout, precomputed: a whole drawing), and how many it lays out at most.
 LAYOUTS_BUDGET = 60_000
 LAYOUTS_LIMIT = 4
+#: A layout drawing more boxes than this is not tried (the 127 other layers of a model).
+LAYOUT_MAX_DRAWN = 300
 #: The view traits a precomputed layout replaces (js/src/page.js shows them).
 _LAYOUT_TRAITS = ("svg", "expanded", "folded", "nodes", "hidden", "sources", "finding_nodes")
 
@@ -91,7 +93,9 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     if views[view] is None:
         state.update(output_state.view_state(trace, view, expand))
         svg = inline_svg(state.pop("svg"))
-        state["layouts"] = structure_layouts(trace, view, state["expanded"])
+        # Each layout is about as big as this one: where this is over the budget, none fits.
+        fits = len(_packed_traits({**state, "svg": svg})) <= LAYOUTS_BUDGET
+        state["layouts"] = structure_layouts(trace, view, state["expanded"]) if fits else []
     else:
         state.update(output_state.empty_view(view))
     bundle = _packed_bundle()
@@ -123,15 +127,22 @@ def structure_layouts(trace: "Trace", view: str, expanded: list[str]) -> list[li
               if graph.nodes[i].kind == "group" and graph.nodes[i].op in STRUCTURE_OPS]
     layouts, size = [], 0
     for group in sorted(closed, key=lambda g: graph.depth(g.id))[:LAYOUTS_LIMIT]:
+        if len(project(graph, opened | {group.id}).nodes) > LAYOUT_MAX_DRAWN:
+            continue
         traits = output_state.view_state(trace, view, opened | {group.id})
         traits["svg"] = inline_svg(traits["svg"])
-        packed = pack(json.dumps({k: traits[k] for k in _LAYOUT_TRAITS}, ensure_ascii=False,
-                                 separators=(",", ":")))
+        packed = _packed_traits(traits)
         if size + len(packed) > LAYOUTS_BUDGET:
             break
         layouts.append([traits["expanded"], packed])
         size += len(packed)
     return layouts
+
+
+def _packed_traits(state: dict[str, Any]) -> str:
+    """The view traits a layout replaces, packed."""
+    return pack(json.dumps({k: state[k] for k in _LAYOUT_TRAITS}, ensure_ascii=False,
+                           separators=(",", ":")))
 
 
 def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
