@@ -139,3 +139,16 @@ def test_a_module_trains_with_its_submodules_named_in_both_views():
         tree = dict(_tree(t.graph(view, linked=False)))
         assert [m for m, _ in tree["forward"]] == ["conv1", "conv2", "linear1", "linear2"], view
         assert [m for m, _ in tree["backward"]] == ["linear2", "linear1", "conv2", "conv1"], view
+
+
+def test_an_update_through_two_libraries_is_one_group_in_both_views():
+    """``nnx.Optimizer.update`` runs Optax's Adam: one group at the user's line, named after
+    both libraries; XLA's fusions of it land there too, not at the top of the HLO view."""
+    t = _real("nnx_mnist")
+    for view in ("jaxpr", "hlo"):
+        g = t.graph(view, linked=False)
+        (update,) = [n for n in g.children(None) if n.op == "library"
+                     and "optimizer.update(model, grads)" in n.label]
+        assert update.label.startswith(("optax, flax · ", "flax, optax · ")), view
+        loose = [n for n in g.children(None) if n.kind == "op" or n.op == "fusion"]
+        assert len(loose) <= 4, (view, [n.label for n in loose])

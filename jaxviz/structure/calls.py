@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import linecache
 import re
+from collections import Counter
 from typing import Iterator
 
 from jaxviz.grouping import NewGroup
@@ -56,13 +57,13 @@ def _stretches(members: list[Node], keys: dict[str, object]) -> Iterator[tuple[o
 
 
 def _key(graph: Graph, node: Node, keys: dict[str, object]) -> object:
-    """(library, the user's file, line) for an op a library made; a group's when all of its
-    members share one; ``_ANY`` for an op (or a group of them) with no source line; None
-    for anything else (the user's own code, inputs, named scopes and modules)."""
+    """(the user's file, line) for an op a library made; a group's when all of its members
+    share one; ``_ANY`` for an op (or a group of them) with no source line; None for
+    anything else (the user's own code, inputs, named scopes and modules). One line's call
+    may go through several libraries (``nnx.Optimizer.update`` runs Optax's rule): one key."""
     own = None
-    if node.source is not None and node.caller is not None:
-        library = library_of(node.source.filename)
-        own = (library, node.caller.filename, node.caller.line) if library else None
+    if node.source is not None and node.caller is not None and library_of(node.source.filename):
+        own = (node.caller.filename, node.caller.line)
     if node.kind == "op":
         return own if node.source is not None else _ANY
     if node.kind != "group" or node.op in ("inputs", "outputs", "scope"):
@@ -81,7 +82,8 @@ def _ops(graph: Graph, members: list[Node]) -> int:
 
 def _group(graph: Graph, stretch: list[Node], key: tuple, level: str | None,
            new_group: NewGroup) -> None:
-    library, filename, line = key
+    filename, line = key
+    library = ", ".join(_libraries(graph, stretch))
     call = _ASSIGNED.sub("", linecache.getline(filename, line).strip(), count=1)
     call = call if len(call) <= 48 else call[:47] + "…"
     group = new_group(op="library", label=f"{library} · {call or f'line {line}'} · "
@@ -90,3 +92,17 @@ def _group(graph: Graph, stretch: list[Node], key: tuple, level: str | None,
                       params={"library": library}, source=SourceLoc(filename, line, ""))
     for member in stretch:
         member.group = group.id
+
+
+def _libraries(graph: Graph, members: list[Node]) -> list[str]:
+    """The libraries that made the ops of ``members``, the one with the most ops first."""
+    made: Counter[str] = Counter()
+    todo = list(members)
+    while todo:
+        node = todo.pop()
+        if node.kind == "group":
+            todo.extend(graph.children(node.id))
+        elif node.kind == "op" and node.source is not None:
+            made[library_of(node.source.filename) or ""] += 1
+    made.pop("", None)
+    return [library for library, _ in made.most_common()]
