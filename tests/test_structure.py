@@ -152,3 +152,25 @@ def test_an_update_through_two_libraries_is_one_group_in_both_views():
         assert update.label.startswith(("optax, flax · ", "flax, optax · ")), view
         loose = [n for n in g.children(None) if n.kind == "op" or n.op == "fusion"]
         assert len(loose) <= 4, (view, [n.label for n in loose])
+
+
+def test_random_bits_are_one_closed_group_named_as_such_in_both_views():
+    """A draw is JAX's wrappers around a few equations, and XLA's loops of threefry rounds:
+    one closed box each, the outermost named ``random bits``, in both views."""
+    def noisy(x, key):
+        with jax.named_scope("noise"):
+            key = jax.random.fold_in(key, 3)
+            return x + jax.random.normal(key, x.shape)
+
+    t = jaxviz.trace(noisy, jnp.ones(4), jax.random.key(0))
+    for view in ("jaxpr", "hlo"):
+        g = t.graph(view, linked=False)
+        (draw,) = [n for n in g.groups if n.label.startswith("random bits · jax.random.normal")]
+        assert not draw.opens_by_default and g.nodes[draw.group].label.startswith("noise"), view
+        inner = [n for n in g.groups if draw.id in g.ancestors(n.id) and "random" in n.label]
+        assert inner and not any(n.label.startswith("random bits") for n in inner), view
+    hlo = t.graph("hlo", linked=False)
+    folds = [n for n in hlo.groups if n.label.startswith("random bits · random_fold_in")]
+    assert folds or jax.default_backend() != "cpu"  # XLA:CPU loops over threefry rounds
+    assert all(not n.opens_by_default for n in folds)
+    assert expansion(hlo).isdisjoint(n.id for n in folds)

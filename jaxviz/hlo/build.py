@@ -148,10 +148,10 @@ class _Builder:
         self._outputs(root, list(result_names or ()))
         group_pytree(self.graph.find(kind="input"), "inputs", self._new_group)
         group_pytree(self.graph.find(kind="output"), "outputs", self._new_group)
+        self._label_groups()
         if structure is not None:
             structure(self.graph, self._new_group)
         chunk_long_levels(self.graph, self._new_group)
-        self._label_groups()
 
     # -- nodes and edges ---------------------------------------------------------------
 

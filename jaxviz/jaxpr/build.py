@@ -251,6 +251,11 @@ class _Builder:
             category="control" if name in ("scan", "while", "cond") else "call",
             effectful=bool(eqn.effects),
         )
+        called = library_function(str(eqn.params.get("name", "")),
+                                  _compat.jaxpr_function_file(subs[0][1])) \
+            if name in ("jit", "pjit") else None
+        if called:  # set before the walk inside: jax.random.normal calls jax.random.uniform
+            node.params["function"] = called
         ops_before = self._counts.get("e", 0)
         inner_prefix = frame.scope_prefix + _compat.name_stack(eqn)
         feeds = _operand_map(eqn, subs)
@@ -288,12 +293,12 @@ class _Builder:
             if not isinstance(var, _compat.DropVar):
                 frame.env[var] = tuple(dict.fromkeys(producers)) or (node.id,)
         node.label = _group_summary(eqn, len(subs), self._counts.get("e", 0) - ops_before)
-        called = library_function(str(eqn.params.get("name", "")),
-                                  _compat.jaxpr_function_file(subs[0][1])) \
-            if name in ("jit", "pjit") else None
         if called:  # JAX's own wrapper (jnp.var's _var): one box, named as the user called it
-            node.label = called + node.label[node.label.index(" · "):]
-            node.params["function"] = called
+            random = called.startswith("jax.random.") and not any(
+                self.graph.nodes[g].params.get("function", "").startswith("jax.random.")
+                for g in self.graph.ancestors(node.id))
+            words = "random bits · " if random else ""  # the outermost of a draw's wrappers
+            node.label = words + called + node.label[node.label.index(" · "):]
             node.opens_by_default = False
         return node
 

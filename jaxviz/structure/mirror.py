@@ -225,6 +225,7 @@ def _materialize(jaxpr: Graph, hlo: Graph, boxes: list[Node], target: dict[str, 
     if copies:  # the default view shows the program's structure, not what XLA fused
         for fusion in hlo.find(op="fusion"):
             fusion.opens_by_default = False
+        _name_expansions(jaxpr, hlo, boxes)
     _order(hlo, jaxpr, list(copies.values()))
     hlo.regrouped()
     counts = hlo.leaf_counts
@@ -232,6 +233,22 @@ def _materialize(jaxpr: Graph, hlo: Graph, boxes: list[Node], target: dict[str, 
         if _COUNT.search(copy.label):
             ops = counts.get(copy.id, 0)
             copy.label = _COUNT.sub(f" · {ops} op{'s' if ops != 1 else ''}", copy.label)
+
+
+def _name_expansions(jaxpr: Graph, hlo: Graph, boxes: list[Node]) -> None:
+    """A call or loop XLA made of one equation (Flax's ``random_fold_in`` is a 73-op while
+    loop on the CPU) stays closed, named after the equation: ``random bits · random_fold_in
+    · call · 73 ops``."""
+    for box in boxes:
+        if box.kind != "group" or box.op not in ("call", "while", "conditional"):
+            continue
+        inside = {j for n in hlo.nodes.values() if box.id in hlo.ancestors(n.id) for j in n.links}
+        if len(inside) != 1:
+            continue
+        primitive = jaxpr.nodes[next(iter(inside))].op
+        words = "random bits · " if primitive.startswith(("random_", "threefry")) else ""
+        box.label = f"{words}{primitive} · {box.label}"
+        box.opens_by_default = False
 
 
 def _order(hlo: Graph, jaxpr: Graph, copies: list[Node]) -> None:
