@@ -353,8 +353,12 @@ class _Dataflow:
         self.jaxpr_graph = jaxpr_graph
         self._loop_of: dict[str, str | None] = {}
         self.jaxpr_readers: dict[str, list[str]] = defaultdict(list)
+        self.jaxpr_producers: dict[str, list[str]] = defaultdict(list)
         for edge in jaxpr_graph.edges:
             self.jaxpr_readers[edge.src].append(edge.dst)
+            self.jaxpr_producers[edge.dst].append(edge.src)
+        self._position = {node_id: i for i, node_id in enumerate(jaxpr_graph.nodes)}
+        self._loops: dict[int, tuple[list[str], list[str]]] = {}
         self.hlo_operands: dict[str, list[str]] = defaultdict(list)
         for edge in hlo_graph.edges:
             self.hlo_operands[edge.dst].append(edge.src)
@@ -398,8 +402,23 @@ class _Dataflow:
         # iterations of one unrolled loop, the instruction is that loop's.
         if len(found) <= MAX_AMBIGUOUS:
             return found
-        loops = {self.loop_of(c) for c in found}
-        return list(loops) if len(loops) == 1 and None not in loops else []
+        key = id(found)  # the same list of thousands again and again: one answer
+        if key not in self._loops:
+            loops = {self.loop_of(c) for c in found}
+            self._loops[key] = (found, list(loops) if len(loops) == 1 and None not in loops
+                                else [])
+        return self._loops[key][1]
+
+    def feeding(self, wanted: set[str], candidates: list[str]) -> list[str]:
+        """The candidates that are, or feed, what is ``wanted`` (else those that feed
+        what feeds it: XLA folded the step between away), in graph order. Walks from
+        ``wanted``, not over the candidates: those can be thousands on one line."""
+        pool = self._as_set(candidates)
+        near = wanted | {p for w in wanted for p in self.jaxpr_producers[w]}
+        found = near & pool
+        if not found:
+            found = {p for w in near for p in self.jaxpr_producers[w]} & pool
+        return sorted(found, key=self._position.__getitem__)
 
     def loop_of(self, node_id: str) -> str | None:
         """The innermost unrolled Python loop holding a jaxpr node (remembered)."""
@@ -433,13 +452,7 @@ def _link_by_users(hlo_graph: Graph, index: "_JaxprIndex", flow: "_Dataflow",
         if not wanted:
             continue
         if "op_name" in node.params:
-            candidates = index.match(node)
-            found = [c for c in candidates
-                     if c in wanted or any(r in wanted for r in flow.jaxpr_readers[c])]
-            if not found:  # XLA folded the step between away
-                found = [c for c in candidates if any(
-                    second in wanted for r in flow.jaxpr_readers[c]
-                    for second in flow.jaxpr_readers[r])]
+            found = flow.feeding(wanted, index.match(node))
             if 0 < len(found) <= MAX_AMBIGUOUS:
                 direct[node.id] = found
                 continue

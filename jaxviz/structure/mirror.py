@@ -239,13 +239,17 @@ def _name_expansions(jaxpr: Graph, hlo: Graph, boxes: list[Node]) -> None:
     """A call or loop XLA made of one equation (Flax's ``random_fold_in`` is a 73-op while
     loop on the CPU) stays closed, named after the equation: ``random bits · random_fold_in
     · call · 73 ops``."""
+    kinds = ("call", "while", "conditional")
+    inside: dict[str, set[str]] = defaultdict(set)  # box -> what its members link to
+    for node in hlo.nodes.values():
+        if node.links:
+            for group in hlo.ancestors(node.id):
+                if hlo.nodes[group].op in kinds:
+                    inside[group].update(node.links)
     for box in boxes:
-        if box.kind != "group" or box.op not in ("call", "while", "conditional"):
+        if box.kind != "group" or box.op not in kinds or len(inside[box.id]) != 1:
             continue
-        inside = {j for n in hlo.nodes.values() if box.id in hlo.ancestors(n.id) for j in n.links}
-        if len(inside) != 1:
-            continue
-        primitive = jaxpr.nodes[next(iter(inside))].op
+        primitive = jaxpr.nodes[next(iter(inside[box.id]))].op
         words = "random bits · " if primitive.startswith(("random_", "threefry")) else ""
         box.label = f"{words}{primitive} · {box.label}"
         box.opens_by_default = False
