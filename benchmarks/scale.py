@@ -4,7 +4,8 @@ For each workload it prints JAX's own trace+lower+compile time, jaxviz's extra t
 ready default view (graph, findings, layout, notebook payload), their ratio, the drawn
 nodes of the default view, the time to open one group, the payload size, jaxviz's peak
 extra memory, and the default view's layout time beside a flat Graphviz layout of the
-whole graph (run in a subprocess and given up after ``FLAT_TIMEOUT`` seconds).
+whole graph (run in a subprocess and given up after ``FLAT_TIMEOUT`` seconds), and the
+time to open the HLO tab (parse, build, link, take the jaxpr view's structure).
 Figures are measured side by side in one run; the machine may be shared and noisy.
 """
 
@@ -50,6 +51,8 @@ class Row:
     payload: int
     peak_mb: float
     layout_s: float
+    #: Opening the HLO tab: parse, build, link to the jaxpr view, take its structure.
+    hlo_s: float
     flat: str
     checks: list[str]
 
@@ -140,8 +143,13 @@ def measure(name: str, fn, args, targets: dict[str, bool]) -> Row:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
+    hlo_start = time.perf_counter()
+    trace.graph("hlo", linked=False)
+    hlo_s = time.perf_counter() - hlo_start
+
     row = Row(name, len(graph.find(kind="op")), jax_s, extra_s, layout.node_count,
-              expand_one(trace), payload, peak / 2**20, layout_s, flat_layout(graph), [])
+              expand_one(trace), payload, peak / 2**20, layout_s, hlo_s, flat_layout(graph),
+              [])
     row.checks.append(_check("visible", row.visible <= TARGETS["visible"]))
     row.checks.append(_check("expand", row.expand_s <= TARGETS["expand_s"]))
     if targets.get("overhead"):
@@ -184,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
               expand_ms=TARGETS["expand_s"] * 1e3, payload_kb=TARGETS["payload"] / 1e3,
               **TARGETS))
     header = (f"{'workload':<24}{'eqns':>8}{'JAX s':>8}{'extra s':>9}{'ratio':>7}{'nodes':>7}"
-              f"{'expand ms':>10}{'payload KB':>11}{'peak MB':>9}{'layout s':>9}  "
+              f"{'expand ms':>10}{'payload KB':>11}{'peak MB':>9}{'layout s':>9}"
+              f"{'HLO s':>7}  "
               f"{'flat layout':<20}checks")
     print(header)
     print("-" * len(header))
@@ -194,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         failed |= any(c.endswith("FAIL") for c in row.checks)
         print(f"{row.name:<24}{row.equations:>8,}{row.jax_s:>8.2f}{row.extra_s:>9.2f}"
               f"{row.ratio:>7.2f}{row.visible:>7}{row.expand_s * 1e3:>10.0f}"
-              f"{row.payload / 1e3:>11.1f}{row.peak_mb:>9.1f}{row.layout_s:>9.2f}  "
+              f"{row.payload / 1e3:>11.1f}{row.peak_mb:>9.1f}{row.layout_s:>9.2f}"
+              f"{row.hlo_s:>7.2f}  "
               f"{row.flat:<20}{', '.join(row.checks)}", flush=True)
     return 1 if failed else 0
 
