@@ -402,12 +402,17 @@ class _Dataflow:
         # iterations of one unrolled loop, the instruction is that loop's.
         if len(found) <= MAX_AMBIGUOUS:
             return found
-        key = id(found)  # the same list of thousands again and again: one answer
+        if found is not candidates:
+            return self._one_loop(found)
+        key = id(candidates)  # one cached list of thousands, again and again: one answer
         if key not in self._loops:
-            loops = {self.loop_of(c) for c in found}
-            self._loops[key] = (found, list(loops) if len(loops) == 1 and None not in loops
-                                else [])
+            self._loops[key] = (candidates, self._one_loop(candidates))
         return self._loops[key][1]
+
+    def _one_loop(self, found: list[str]) -> list[str]:
+        """[the unrolled loop] when every one of ``found`` is in the same one, else []."""
+        loops = {self.loop_of(c) for c in found}
+        return list(loops) if len(loops) == 1 and None not in loops else []
 
     def feeding(self, wanted: set[str], candidates: list[str]) -> list[str]:
         """The candidates that are, or feed, what is ``wanted`` (else those that feed

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
+from jaxviz.grouping import NewGroup
 from jaxviz.jitting import StaticLeaf
 from jaxviz.layout import Layout, Layouter
 from jaxviz.link import LinkReport
@@ -162,8 +163,8 @@ class Trace:
         except HloParseError:  # the jaxpr view still works, unlinked
             self._linked = True
 
-    def _structure_hlo(self, hlo: Graph, new_group: Any) -> None:
-        """Link the views, then group the HLO view's ENTRY level as the jaxpr view is."""
+    def _structure_hlo(self, hlo: Graph, new_group: NewGroup) -> None:
+        """Link the views, then group the HLO view as the jaxpr view is grouped."""
         from jaxviz.link import link
         from jaxviz.structure.mirror import mirror_structure
 

@@ -127,9 +127,11 @@ def structure_layouts(trace: "Trace", view: str, expanded: list[str]) -> list[li
               if graph.nodes[i].kind == "group" and graph.nodes[i].op in STRUCTURE_OPS]
     layouts, size = [], 0
     for group in sorted(closed, key=lambda g: graph.depth(g.id))[:LAYOUTS_LIMIT]:
-        if len(project(graph, opened | {group.id}).nodes) > LAYOUT_MAX_DRAWN:
+        try:
+            traits = output_state.view_state(trace, view, opened | {group.id},
+                                             max_drawn=LAYOUT_MAX_DRAWN)
+        except ValueError:  # refused before its layout: it would draw too much
             continue
-        traits = output_state.view_state(trace, view, opened | {group.id})
         traits["svg"] = inline_svg(traits["svg"])
         packed = _packed_traits(traits)
         if size + len(packed) > LAYOUTS_BUDGET:

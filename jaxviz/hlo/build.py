@@ -129,8 +129,8 @@ def build_hlo_graph(
     parameter (jit drops unused arguments, which shifts the numbering); otherwise a parameter
     is named by its metadata ``op_name`` (JAX writes the argument's name there) or its HLO
     name. ``result_names`` name the elements of the ENTRY ROOT likewise. ``structure`` groups
-    the ENTRY level before long levels are chunked (the program's structure, from the jaxpr
-    view: see jaxviz/structure/mirror.py).
+    the graph's boxes before long levels are chunked (the program's structure, from the
+    jaxpr view: see jaxviz/structure/mirror.py).
     """
     return _Builder(module, arg_names, result_names, structure).graph
 

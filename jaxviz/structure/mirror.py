@@ -68,10 +68,6 @@ def _movable(node: Node) -> bool:
     return node.kind not in _FIXED_KINDS and node.op not in _FIXED_GROUPS
 
 
-def _is_level(node: Node | None) -> bool:
-    return node is None or node.op == "part"
-
-
 def _boxes(hlo: Graph) -> dict[str, str]:
     """Every node -> the box holding it (a box: itself)."""
     box_of: dict[str, str] = {}
@@ -79,7 +75,8 @@ def _boxes(hlo: Graph) -> dict[str, str]:
     def box(node_id: str) -> str:
         if node_id not in box_of:
             group = hlo.nodes[node_id].group
-            box_of[node_id] = node_id if group is None or _is_level(hlo.nodes[group]) \
+            # Levels: ENTRY (no group) and the parts of a while loop or a conditional.
+            box_of[node_id] = node_id if group is None or hlo.nodes[group].op == "part" \
                 else box(group)
         return box_of[node_id]
 

@@ -30,7 +30,7 @@ export class Kernel {
   /** Send a request; resolves with {msg, buffers} when Python is done. */
   ask(request, busyText) {
     if (!this.live) {
-      if (this.model.canAnswer?.(request)) return this.model.answer(request);
+      if (this.canAnswer(request)) return this.model.answer(request);
       this.status(NO_KERNEL, "warn");
       return Promise.reject(new Error(NO_KERNEL));
     }
