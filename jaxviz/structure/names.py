@@ -29,10 +29,6 @@ def scope_label(scope: str) -> str:
     return f"{_WORDS[match[1]]} · {scope.replace('()', '')}"
 
 
-def is_transformation(scope: str) -> bool:
-    return scope_label(scope) != scope
-
-
 #: Transformations JAX writes around the scopes inside them, as they open.
 _WRAPPERS = ("transpose(jvp(", "jvp(", "vmap(", "pmap(", "checkpoint(", "remat(")
 
