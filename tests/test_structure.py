@@ -131,6 +131,25 @@ def test_each_hlo_box_sits_in_the_group_of_what_it_computes():
     assert not [n for n in hlo.children(None) if n.op == "chunk"]
 
 
+def test_the_copies_xla_makes_of_a_loops_initial_state_go_with_the_loop():
+    """They link to no equation and are read inside the loop's body and condition only."""
+    def noisy(x, key):
+        def body(i, carry):
+            value, key = carry
+            return value * 2.0 + jax.random.normal(key, value.shape), jax.random.split(key)[0]
+
+        with jax.named_scope("noise"):
+            y = jax.lax.fori_loop(0, 5, body, (x, key))[0]
+        return y.sum()
+
+    hlo = jaxviz.trace(noisy, jnp.ones(3), jax.random.key(0)).graph("hlo")
+    top = [n for n in hlo.children(None) if n.kind not in ("input", "output")]
+    assert [n.op for n in top] == ["scope", "fusion"], [n.label for n in top]
+    (scope,) = [n for n in top if n.op == "scope"]
+    inside = [n for n in hlo.nodes.values() if scope.id in hlo.ancestors(n.id)]
+    assert sum(n.op == "copy" for n in inside if hlo.nodes[n.group].op != "part") >= 2
+
+
 def test_a_module_trains_with_its_submodules_named_in_both_views():
     """Flax NNX: the forward pass holds conv1, conv2, linear1, linear2 in order, the backward
     pass the same in reverse, in both views."""

@@ -130,16 +130,21 @@ class _Chains:
 
 
 class _Neighbours:
-    """Which boxes of one level read from which."""
+    """Which boxes of one level read from which. A box in a level further in counts as the
+    box holding it there: the copies XLA makes of a while loop's initial state are read
+    inside its body and condition, and belong with the loop."""
 
     def __init__(self, hlo: Graph, box_of: dict[str, str]):
         self.reads: dict[str, set[str]] = defaultdict(set)
         self.users: dict[str, set[str]] = defaultdict(set)
         for edge in hlo.edges:
             src, dst = box_of[edge.src], box_of[edge.dst]
-            if src != dst and hlo.nodes[src].group == hlo.nodes[dst].group:
-                self.reads[dst].add(src)
-                self.users[src].add(dst)
+            user = _lifted(hlo, box_of, dst, hlo.nodes[src].group)
+            if user is None:
+                src, user = _lifted(hlo, box_of, src, hlo.nodes[dst].group), dst
+            if src is not None and src != user:
+                self.reads[user].add(src)
+                self.users[src].add(user)
 
     def place(self, boxes: list[Node], target: dict[str, Chain]) -> None:
         """Boxes linked to nothing go where all their placed neighbours agree: first by
@@ -168,6 +173,16 @@ class _Neighbours:
             if len(theirs) > len(mine) and theirs[:len(mine)] == mine:
                 target[box.id] = max((common_prefix([theirs, chains.of(j)])
                                       for j in linked[box.id]), key=len)
+
+
+def _lifted(hlo: Graph, box_of: dict[str, str], box: str, level: str | None) -> str | None:
+    """The box of ``level`` that holds ``box`` (itself, or the loop whose body it is in), or
+    None where ``level`` holds no box around it."""
+    found: str | None = box
+    while found is not None and hlo.nodes[found].group != level:
+        group = hlo.nodes[found].group
+        found = None if group is None else box_of[group]
+    return found
 
 
 def _within_enclosing(hlo: Graph, boxes: list[Node], box_of: dict[str, str],
