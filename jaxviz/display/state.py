@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxviz import _compat
 from jaxviz.capture import STAGES
-from jaxviz.display import text
+from jaxviz.display import svg, text
 from jaxviz.layout import CATEGORY_COLORS, render
 from jaxviz.model import Graph, Node, Projection, SourceLoc, expansion, project
 
@@ -178,7 +178,7 @@ def view_state(trace: "Trace", view: str, expand: object = None,
         trace.dead_nodes if view == "jaxpr" else frozenset(),
         {node_id: list(ks) for node_id, ks in concerns.items()})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
-    return {"view": view, "svg": layout.svg, "expanded": sorted(layout.expanded),
+    return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
             "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
             "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
