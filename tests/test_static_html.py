@@ -6,6 +6,7 @@ import json
 import re
 import zlib
 
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -15,11 +16,11 @@ from jaxviz.display import html, state, widget
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 
-#: The whole script: the loader called on its block with two base64 strings.
+#: The whole script: the loader called on its block with two base64 strings and the layouts.
 SCRIPT = re.compile(
     "<script>" + re.escape(html.LOADER)
     + r"\(document\.currentScript\.previousElementSibling, "
-    + r'"([A-Za-z0-9+/=]+)", "([A-Za-z0-9+/=]+)"\);</script>$'
+    + r'"([A-Za-z0-9+/=]+)", "([A-Za-z0-9+/=]+)", (\[[^<]*\])\);</script>$'
 )
 
 
@@ -72,9 +73,9 @@ def test_an_hlo_text_jaxviz_cannot_read_leaves_the_rest_working():
 
 
 def test_a_big_models_page_carries_its_drawing_packed_and_stays_light():
-    """Flax's lm1b train step draws some 250 boxes: its page weighs at most 150 KB, the
-    drawing packed with the data (the inline SVG alone would be twice that), lighter than
-    Graphviz wrote it, and its labels intact."""
+    """Flax's lm1b train step draws some 250 boxes: its page weighs at most 150 KB with the
+    layouts of opening its biggest structure groups, the drawing packed with the data (the
+    inline SVG alone would be as big), under half what Graphviz wrote, its labels intact."""
     pytest.importorskip("flax", reason="the corpus needs jax >= 0.10")
     from real import load
 
@@ -83,11 +84,49 @@ def test_a_big_models_page_carries_its_drawing_packed_and_stays_light():
     page = html.page(t)
     assert len(page.encode()) <= 150_000
     assert "<svg" not in page and "need JavaScript" in page
-    data = json.loads(unpack(script_of(page.removesuffix("</body></html>\n")).group(2)))
-    assert data["svg"].startswith("<svg") and len(data["svg"]) < 0.8 * len(t.layout().svg)
+    script = script_of(page.removesuffix("</body></html>\n"))
+    data = json.loads(unpack(script.group(2)))
+    assert data["svg"].startswith("<svg") and len(data["svg"]) < 0.5 * len(t.layout().svg)
     assert "decoder · 988 ops" in data["svg"] and "xlink:title" not in data["svg"]
     for size in re.findall(r'font-size="([^"]+)"', data["svg"]):
         assert "." not in size
+    graph = t.graph("jaxpr", linked=False)
+    opened = [set(ids) - set(data["expanded"]) for ids, _ in json.loads(script.group(3))]
+    assert len(opened) >= 2 and all(len(new) == 1 for new in opened)
+    labels = {graph.nodes[i].label for new in opened for i in new}
+    assert any(label.startswith("optax") for label in labels), labels
+    assert "iterations 1–5 · alike" in labels, labels
+
+
+def test_a_layout_carries_what_changes_in_the_node_index():
+    """Rebuilt as js/src/page.js does, a layout's node index is the one a kernel would send."""
+    def loss(layers, x):
+        for w in layers:
+            x = jnp.tanh(x @ w)
+        return (x ** 2).sum()
+
+    def step(layers, x):
+        grads = jax.grad(loss)(layers, x)
+        return [w - 0.1 * g for w, g in zip(layers, grads)]
+
+    t = jaxviz.trace(step, [jnp.ones((4, 4))] * 6, jnp.ones((2, 4)))
+    out = html.static_output(t)
+    assert out.layouts
+    for ids, packed in out.layouts:
+        layout = json.loads(unpack(packed))
+        fresh = state.view_state(t, "jaxpr", ids)
+        assert layout["svg"] == fresh["svg"] and layout["expanded"] == fresh["expanded"]
+        for trait, edits in layout["changed"].items():
+            old = out.state[trait]
+            if isinstance(old, dict):
+                rebuilt = {k: v for k, v in old.items() if k not in edits["drop"]}
+                rebuilt.update(edits["set"])
+            else:
+                rebuilt = [e for piece in edits for e in
+                           (old[piece[0]:piece[1]] if isinstance(piece, list) else piece["+"])]
+            assert rebuilt == fresh[trait], trait
+        assert len(packed) < len(html.pack(json.dumps(
+            {k: fresh[k] for k in ("svg", "nodes", "hidden", "sources")})))
 
 
 def test_a_static_page_lays_out_no_group_that_would_draw_too_much(monkeypatch):
@@ -101,9 +140,11 @@ def test_a_static_page_lays_out_no_group_that_would_draw_too_much(monkeypatch):
     t = jaxviz.trace(deep, jnp.ones(3), [jnp.ones(3)] * 40)
     graph = t.graph("jaxpr", linked=False)
     (alike,) = graph.find(op="alike")
-    default = sorted(t.layout().expanded)
-    assert alike.id not in default
-    opened = len(html.project(graph, set(default) | {alike.id}).nodes)
-    assert any(alike.id in ids for ids, _ in html.structure_layouts(t, "jaxpr", default))
+    default = state.view_state(t, "jaxpr")
+    assert alike.id not in default["expanded"]
+    opened = len(html.project(graph, set(default["expanded"]) | {alike.id}).nodes)
+    budget = html.OUTPUT_BUDGET
+    assert any(alike.id in ids for ids, _ in html.structure_layouts(t, "jaxpr", default, budget))
     monkeypatch.setattr(html, "LAYOUT_MAX_DRAWN", opened - 1)
-    assert all(alike.id not in ids for ids, _ in html.structure_layouts(t, "jaxpr", default))
+    assert all(alike.id not in ids
+               for ids, _ in html.structure_layouts(t, "jaxpr", default, budget))

@@ -16,16 +16,19 @@ script) may run, so may that one, in a trusted JupyterLab output, nbconvert's HT
 ``.html`` export alike.
 
 User-controlled strings reach the page only as escaped HTML text or inside the base64 data,
-whose alphabet (letters, digits, ``+/=``) cannot close a string or the script.
+whose alphabet (letters, digits, ``+/=``) cannot close a string or the script. The layouts a
+page carries (see structure_layouts) are a JSON literal of node ids and base64 data, with
+``<`` escaped, so that no ``</script>`` can end it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import difflib
 import functools
 import html
 import json
-import re
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -42,14 +45,16 @@ TEXT_LIMIT = 6_000
 #: A bigger drawing travels packed with the data, not as inline SVG: without scripts, a note
 #: stands in for it.
 INLINE_SVG_LIMIT = 100_000
-#: Packed bytes a static output may add for the structure groups it opens without a kernel
-#: (each one's layout, precomputed: a whole drawing), and how many it lays out at most.
-LAYOUTS_BUDGET = 60_000
+#: What a static output may weigh with the layouts of the structure groups it opens without
+#: a kernel (each one precomputed: a whole drawing), and how many it lays out at most.
+OUTPUT_BUDGET = 150_000
 LAYOUTS_LIMIT = 4
 #: A layout drawing more boxes than this is not tried (the 127 other layers of a model).
 LAYOUT_MAX_DRAWN = 300
-#: The view traits a precomputed layout replaces (js/src/page.js shows them).
-_LAYOUT_TRAITS = ("svg", "expanded", "folded", "nodes", "hidden", "sources", "finding_nodes")
+#: The view traits a precomputed layout replaces (js/src/page.js shows them): its drawing's,
+#: and the node index's, which it carries as changes to the first drawing's.
+_DRAWING_TRAITS = ("svg", "expanded", "folded", "finding_nodes")
+_INDEX_TRAITS = ("nodes", "hidden", "sources")
 
 #: Without scripts the drawing shows as plain inline SVG. Where HTML is sanitized instead (an
 #: untrusted notebook in JupyterLab drops <svg>, <style> and <script> but keeps their text),
@@ -66,10 +71,11 @@ body { margin: 16px; background: var(--jp-layout-color0); }
 }
 """
 
-#: Called with the static block, the bundle and the state. ``document.currentScript`` is read
-#: before anything is awaited (it is only set while the script starts). Where a browser has no
+#: Called with the static block, the bundle, the state and the layouts (packed apart: packing
+#: them again would make them bigger). ``document.currentScript`` is read before anything is
+#: awaited (it is only set while the script starts). Where a browser has no
 #: ``DecompressionStream`` the static block stays as it is.
-LOADER = """(async (box, bundle, state) => {
+LOADER = """(async (box, bundle, state, layouts) => {
   if (typeof DecompressionStream != "function") return;
   const inflate = (data) => new Response(
     new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))])
@@ -79,12 +85,25 @@ LOADER = """(async (box, bundle, state) => {
   script.textContent = code;
   document.head.append(script);
   script.remove();
-  jaxvizStatic.mount(box, JSON.parse(text));
+  jaxvizStatic.mount(box, { ...JSON.parse(text), layouts });
 })"""
 
 
-def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
-    """The HTML block for one trace (the notebook's ``text/html`` output)."""
+@dataclasses.dataclass
+class StaticOutput:
+    """A static output's parts: the data page.js mounts (``state``, packed as ``data``), the
+    layouts it carries, the drawing shown inline (seen without scripts), and the note shown
+    where scripts do not run."""
+    state: dict[str, Any]
+    data: str
+    layouts: list[list]
+    svg: str
+    note: str
+
+
+def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None) -> StaticOutput:
+    """One trace's static output, with the layouts of opening its structure groups that fit
+    OUTPUT_BUDGET."""
     state: dict[str, Any] = output_state.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
     output_state.check_view(views, view)
@@ -92,10 +111,7 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     svg = ""
     if views[view] is None:
         state.update(output_state.view_state(trace, view, expand))
-        svg = inline_svg(state.pop("svg"))
-        # Each layout is about as big as this one: where this is over the budget, none fits.
-        fits = len(_packed_traits({**state, "svg": svg})) <= LAYOUTS_BUDGET
-        state["layouts"] = structure_layouts(trace, view, state["expanded"]) if fits else []
+        svg = state.pop("svg")
     else:
         state.update(output_state.empty_view(view))
     bundle = _packed_bundle()
@@ -105,46 +121,90 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
         state["svg"], svg = svg, ""
         note = f"The drawing ({len(state['nodes']):,} boxes) and the interactive view of " \
                "this trace need JavaScript (in JupyterLab: trust the notebook, or run the cell)."
-    data = pack(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+    data = _packed_json(state)
+    layouts: list[list] = []
+    if bundle and views[view] is None:
+        # What is left for layouts beside the drawing, the bundle, the data and the HTML
+        # around them (the page's own, the loader, the findings, a kilobyte for the rest).
+        frame = len(PAGE_STYLE) + len(LOADER) + len(_findings(state["findings"])) + 1_000
+        room = OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data)
+        # Each layout's drawing is about as big as this one: past the room, none fits.
+        if len(pack(state.get("svg", svg))) <= room:
+            layouts = structure_layouts(trace, view, state, room)
+    return StaticOutput(state, data, layouts, svg, note)
+
+
+def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
+    """The HTML block for one trace (the notebook's ``text/html`` output)."""
+    out = static_output(trace, view, expand)
+    bundle = _packed_bundle()
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
         f"<div><b>{_esc(trace.fn_name)}</b> on {_esc(trace.device)}</div>"
-        f"{_findings(state['findings'])}"
-        f"<div><i>{_esc(note)}</i></div>"
-        f'<div class="jv-drawing" style="max-height:0;overflow-y:hidden">{svg}</div></div>'
+        f"{_findings(out.state['findings'])}"
+        f"<div><i>{_esc(out.note)}</i></div>"
+        f'<div class="jv-drawing" style="max-height:0;overflow-y:hidden">{out.svg}</div></div>'
         + (f'<script>{LOADER}(document.currentScript.previousElementSibling, "{bundle}", '
-           f'"{data}");</script>' if bundle else "")
+           f'"{out.data}", {_script_json(out.layouts)});</script>' if bundle else "")
     )
 
 
-def structure_layouts(trace: "Trace", view: str, expanded: list[str]) -> list[list]:
-    """[open groups, packed view traits] for opening each structure group drawn closed
-    (a pass, a module, a layer), one at a time, outermost first, while they fit the budget
-    (each is about as big as the drawing: past the first that does not fit, none would)."""
+def structure_layouts(trace: "Trace", view: str, base: dict[str, Any],
+                      budget: int) -> list[list]:
+    """[open groups, packed view traits] for opening each structure group drawn closed in
+    ``base`` (a pass, a module, a layer, a library call), one at a time, those hiding the
+    most first, within ``budget`` packed bytes. Each carries its drawing whole, and only what
+    changes in the node index (``changed``: see _changes)."""
     graph = trace.graph(view, linked=False)
-    opened = frozenset(expanded)
+    opened = frozenset(base["expanded"])
+    sizes = graph.leaf_counts
     closed = [graph.nodes[i] for i in project(graph, opened).nodes
               if graph.nodes[i].kind == "group" and graph.nodes[i].op in STRUCTURE_OPS]
+    closed.sort(key=lambda g: (-sizes[g.id], graph.depth(g.id)))
     layouts, size = [], 0
-    for group in sorted(closed, key=lambda g: graph.depth(g.id))[:LAYOUTS_LIMIT]:
+    for group in closed[:LAYOUTS_LIMIT]:
         try:
             traits = output_state.view_state(trace, view, opened | {group.id},
                                              max_drawn=LAYOUT_MAX_DRAWN)
         except ValueError:  # refused before its layout: it would draw too much
             continue
-        traits["svg"] = inline_svg(traits["svg"])
-        packed = _packed_traits(traits)
-        if size + len(packed) > LAYOUTS_BUDGET:
-            break
-        layouts.append([traits["expanded"], packed])
-        size += len(packed)
+        layout = {k: traits[k] for k in _DRAWING_TRAITS}
+        layout["changed"] = {k: _changes(base[k], traits[k]) for k in _INDEX_TRAITS}
+        packed = _packed_json(layout)
+        entry = [traits["expanded"], packed]
+        if size + len(_script_json(entry)) > budget:
+            continue
+        layouts.append(entry)
+        size += len(_script_json(entry))
     return layouts
 
 
-def _packed_traits(state: dict[str, Any]) -> str:
-    """The view traits a layout replaces, packed."""
-    return pack(json.dumps({k: state[k] for k in _LAYOUT_TRAITS}, ensure_ascii=False,
-                           separators=(",", ":")))
+def _script_json(value: Any) -> str:
+    """``value`` as a JSON literal that can sit in a script: no ``<`` to end it."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def _packed_json(value: Any) -> str:
+    return pack(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _changes(old: dict | list, new: dict | list) -> dict | list:
+    """``new`` as edits of ``old`` (js/src/page.js applies them): for a dict, the entries
+    to ``set`` and the keys to ``drop``; for a list, pieces that are either ``[i, j]``
+    (``old[i:j]``) or ``{"+": [entries]}``."""
+    if isinstance(old, dict):
+        return {"set": {k: v for k, v in new.items() if old.get(k) != v},
+                "drop": [k for k in old if k not in new]}
+    keys = [json.dumps(entry, sort_keys=True) for entry in old]
+    matcher = difflib.SequenceMatcher(None, keys, [json.dumps(e, sort_keys=True) for e in new],
+                                      autojunk=False)
+    pieces: list = []
+    for tag, i, j, k, m in matcher.get_opcodes():
+        if tag == "equal":
+            pieces.append([i, j])
+        elif k < m:
+            pieces.append({"+": new[k:m]})
+    return pieces
 
 
 def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
@@ -171,22 +231,6 @@ def _findings(findings: list[dict[str, Any]]) -> str:
 
 def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def inline_svg(svg: str) -> str:
-    """Graphviz's SVG without the XML prolog and doctype, ready to sit inside HTML, and
-    lighter: coordinates to the point (Graphviz writes hundredths), no comments, no tooltips
-    (the page shows its own)."""
-    svg = re.sub(r"^.*?(?=<svg\b)", "", svg, count=1, flags=re.S)
-    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
-    svg = re.sub(r' xlink:title="[^"]*"', "", svg)
-    return _GEOMETRY.sub(lambda m: m[1] + _HUNDREDTHS.sub(r"\1", m[2]), svg)
-
-
-#: Attributes holding coordinates (not text: a label may read "mul 0.25"), and the digits
-#: past the point Graphviz writes in them.
-_GEOMETRY = re.compile(r'(\s(?:d|points|x|y|font-size)=")([^"]*)')
-_HUNDREDTHS = re.compile(r"(\d)\.\d\d(?!\d)")
 
 
 @functools.cache

@@ -29,12 +29,24 @@ function staticModel(state) {
       && layouts.has(key(request.expand)),
     async answer(request) {
       const found = layouts.get(key(request.expand));
-      const traits = typeof found === "string" ? JSON.parse(await inflate(found)) : found;
-      Object.assign(state, traits);
+      Object.assign(state, typeof found === "string" ? unpacked(first, await inflate(found)) : found);
       for (const listener of listeners) listener();
       return { msg: { type: "done" }, buffers: [] };
     },
   };
+}
+
+/** A layout's traits: its drawing, and its node index made from the first drawing's and the
+ *  ``changed`` edits (jaxviz/display/html.py _changes). */
+function unpacked(first, text) {
+  const { changed, ...traits } = JSON.parse(text);
+  for (const [trait, edits] of Object.entries(changed)) {
+    const old = first[trait];
+    traits[trait] = Array.isArray(old)
+      ? edits.flatMap((piece) => (Array.isArray(piece) ? old.slice(piece[0], piece[1]) : piece["+"]))
+      : Object.assign(Object.fromEntries(Object.entries(old).filter(([id]) => !edits.drop.includes(id))), edits.set);
+  }
+  return traits;
 }
 
 function inflate(data) {

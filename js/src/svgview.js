@@ -89,7 +89,8 @@ export class SvgView {
   }
 
   /** The first picture: the whole drawing if readable; else readable labels, from the top
-   *  (the inputs), the ``anchors`` (the inputs' elements) in the middle across. */
+   *  (the inputs), the ``anchors`` (the inputs' elements) in the middle across, or as far
+   *  right as keeps them in view and shows where the groups at the top begin. */
   start(anchors = this.anchors) {
     this.anchors = anchors;
     const { width, height } = this.size();
@@ -113,7 +114,19 @@ export class SvgView {
       const middle = boxes.length
         ? (Math.min(...boxes.map((b) => b.left)) + Math.max(...boxes.map((b) => b.right))) / 2 - v.left
         : width * k / 2;
-      x = Math.min(PAD, Math.max(vw - PAD - width * k, vw / 2 - middle));
+      x = vw / 2 - middle;
+      // Then show where the groups open at the top begin (their titles), as far as every
+      // box seen whole stays so.
+      const near = (selector) => [...this.drawing.querySelectorAll(selector)]
+        .map((g) => g.getBoundingClientRect()).filter((b) => b.top - v.top < vh)
+        .map((b) => ({ left: b.left - v.left + x, right: b.right - v.left + x }));
+      const seen = near("g.node").filter((b) => b.left >= 0 && b.right <= vw);
+      const lefts = near("g.cluster").map((b) => b.left);
+      if (lefts.length && Math.min(...lefts) < PAD) {
+        const room = vw - PAD - Math.max(PAD, ...seen.map((b) => b.right));
+        x += Math.max(0, Math.min(PAD - Math.min(...lefts), room));
+      }
+      x = Math.min(PAD, Math.max(vw - PAD - width * k, x));
     }
     this.setTransform(zoomIdentity.translate(x, PAD).scale(k));
     this.auto = "start";
