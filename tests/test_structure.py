@@ -6,7 +6,7 @@ import pytest
 
 import jaxviz
 from jaxviz.model import expansion, project
-from jaxviz.structure.names import library_function, scope_label, scope_levels
+from jaxviz.structure.names import library_function, scope_label, scope_levels, within_passes
 
 
 def test_transformations_read_in_user_words():
@@ -14,6 +14,22 @@ def test_transformations_read_in_user_words():
     assert scope_label("transpose(jvp(loss))") == "backward · transpose(jvp(loss))"
     assert scope_label("vmap(f)") == "batched · vmap(f)"
     assert scope_label("decoder") == "decoder"
+
+
+def test_scopes_hoisted_out_of_a_pass_stay_in_it():
+    """JAX hoists a scan's loop invariants out under the module's scopes alone."""
+    stacks = [("jvp(vmap())",), ("cell", "eqx.nn.GRUCell"), ("jvp(vmap(linear))", "eqx.nn.Linear"),
+              ("jvp()",), ("cell",), ("transpose(jvp())",), (), ("opt",), ("model", "jvp(f)")]
+    assert within_passes(stacks) == [
+        ("jvp(vmap())",), ("jvp(vmap(cell))", "eqx.nn.GRUCell"),
+        ("jvp(vmap(linear))", "eqx.nn.Linear"), ("jvp()",), ("cell",),  # between two passes
+        ("transpose(jvp())",), (), ("opt",), ("model", "jvp(f)")]
+
+
+def test_an_rnns_forward_pass_is_one_group():
+    forward = [n for n in _real("scan_rnn").graph("jaxpr", linked=False).children(None)
+               if n.label.startswith("forward")]
+    assert len(forward) == 1
 
 
 def test_a_transformation_around_a_module_is_two_groups():

@@ -46,8 +46,11 @@ TEXT_LIMIT = 6_000
 #: stands in for it.
 INLINE_SVG_LIMIT = 100_000
 #: What a static output may weigh with the layouts of the structure groups it opens without
-#: a kernel (each one precomputed: a whole drawing), and how many it lays out at most.
+#: a kernel (each one precomputed: a whole drawing), and how many it lays out at most. In a
+#: notebook, where the widget shows and this output is the fallback saved beside it (for
+#: nbconvert), the layouts add at most NOTEBOOK_LAYOUTS bytes.
 OUTPUT_BUDGET = 150_000
+NOTEBOOK_LAYOUTS = 40_000
 LAYOUTS_LIMIT = 4
 #: A layout drawing more boxes than this is not tried (the 127 other layers of a model).
 LAYOUT_MAX_DRAWN = 300
@@ -101,9 +104,10 @@ class StaticOutput:
     note: str
 
 
-def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None) -> StaticOutput:
+def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
+                  layouts_limit: int = NOTEBOOK_LAYOUTS) -> StaticOutput:
     """One trace's static output, with the layouts of opening its structure groups that fit
-    OUTPUT_BUDGET."""
+    OUTPUT_BUDGET, within ``layouts_limit`` bytes."""
     state: dict[str, Any] = output_state.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
     output_state.check_view(views, view)
@@ -127,16 +131,17 @@ def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None) ->
         # What is left for layouts beside the drawing, the bundle, the data and the HTML
         # around them (the page's own, the loader, the findings, a kilobyte for the rest).
         frame = len(PAGE_STYLE) + len(LOADER) + len(_findings(state["findings"])) + 1_000
-        room = OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data)
+        room = min(layouts_limit, OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data))
         # Each layout's drawing is about as big as this one: past the room, none fits.
         if len(pack(state.get("svg", svg))) <= room:
             layouts = structure_layouts(trace, view, state, room)
     return StaticOutput(state, data, layouts, svg, note)
 
 
-def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
+def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None,
+             layouts_limit: int = NOTEBOOK_LAYOUTS) -> str:
     """The HTML block for one trace (the notebook's ``text/html`` output)."""
-    out = static_output(trace, view, expand)
+    out = static_output(trace, view, expand, layouts_limit)
     bundle = _packed_bundle()
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
@@ -214,7 +219,7 @@ def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>{PAGE_STYLE}</style></head>\n"
-        f"<body>{fragment(trace, view, expand)}</body></html>\n"
+        f"<body>{fragment(trace, view, expand, OUTPUT_BUDGET)}</body></html>\n"
     )
 
 

@@ -15,7 +15,7 @@ from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
 from jaxviz.structure.calls import group_library_calls
 from jaxviz.structure.loops import name_iterations
-from jaxviz.structure.names import library_function, stack_levels
+from jaxviz.structure.names import library_function, stack_levels, within_passes
 from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
 from jaxviz.jaxpr import labels
 from jaxviz.grouping import chunk_long_levels, common_prefix, group_pytree
@@ -145,6 +145,7 @@ class _Builder:
         taken = {i for run in runs.values() for i in range(run.start, run.stop)}
         parallel = {run.start: run for run in repeats.find_parallel_runs(keys, eqns)
                     if not taken.intersection(range(run.start, run.stop))}
+        stacks = within_passes([_compat.name_stack(eqn) for eqn in eqns])
         i = 0
         while i < len(eqns):
             if i in runs or i in parallel:
@@ -153,7 +154,7 @@ class _Builder:
                 i = run.stop
                 continue
             eqn = eqns[i]
-            group = self._scope_group(_compat.name_stack(eqn), frame)
+            group = self._scope_group(stacks[i], frame)
             subs = list(_compat.sub_jaxprs(eqn.params))
             if subs:
                 node = self._nested(eqn, subs, frame, group, sources[i])

@@ -71,6 +71,34 @@ def stack_levels(stack: Sequence[str]) -> list[tuple[str, str]]:
     return levels
 
 
+def within_passes(stacks: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Name stacks, where a run of equations with scopes but no transformation between two
+    under the same transformations (``jvp(vmap())``) gets theirs: JAX hoists a scan's loop
+    invariants (a GRU cell's bias broadcasts) out of the loop without its pass's name, which
+    would split the forward pass in two around them."""
+    passes = [_passes(stack) for stack in stacks]
+    bare = [bool(stack) and not any(_peel(segment) for segment in stack) for stack in stacks]
+    result = list(stacks)
+    for i, stack in enumerate(stacks):
+        if not bare[i]:
+            continue
+        before = next((passes[j] for j in range(i - 1, -1, -1) if not bare[j]), [])
+        after = next((passes[j] for j in range(i + 1, len(stacks)) if not bare[j]), [])
+        if before and before == after:
+            result[i] = (_wrapped(before).replace("()", f"({stack[0]})", 1), *stack[1:])
+    return result
+
+
+def _passes(stack: tuple[str, ...]) -> list[str]:
+    """The transformations around a name stack's first segment (``["jvp(", "vmap("]``)."""
+    wrappers: list[str] = []
+    text = stack[0] if stack else ""
+    while (peeled := _peel(text)) is not None:
+        wrappers.append(peeled[0])
+        text = peeled[1]
+    return wrappers
+
+
 def _peel(text: str) -> tuple[str, str] | None:
     """``jvp(vmap(f))`` -> (``jvp(``, ``vmap(f)``); None when no transformation wraps it."""
     for opening in _WRAPPERS:

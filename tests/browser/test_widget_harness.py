@@ -658,7 +658,7 @@ def test_a_static_page_opens_the_structure_without_a_kernel(guard):
     t = jaxviz.trace(program.fn, *program.args)
     g = t.graph("jaxpr", linked=False)
     default = expansion(g)
-    carried = html.static_output(t).layouts
+    carried = html.static_output(t, layouts_limit=html.OUTPUT_BUDGET).layouts
     assert carried
     (group,) = set(carried[0][0]) - default
     assert g.nodes[group].op in ("scope", "unrolled", "alike", "iteration", "library", "parallel")
