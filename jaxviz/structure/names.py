@@ -40,10 +40,7 @@ def scope_levels(segment: str) -> list[tuple[str, str]]:
     module ``conv1`` inside the forward pass, and the next equation's ``jvp()`` is the same
     forward pass. So the pass is one group (key ``jvp()``) and the module another inside it
     (key ``jvp(conv1)``, as HLO op_names name it), and the forward pass stays one piece."""
-    wrappers, core = [], segment
-    while peeled := _peel(core):
-        wrappers.append(peeled[0])
-        core = peeled[1]
+    wrappers, core = _unwrapped(segment)
     levels = [(_wrapped(wrappers[:depth + 1]), scope_label(_wrapped([wrapper])))
               for depth, wrapper in enumerate(wrappers)]
     return levels + [(segment, core)] if core else levels
@@ -85,18 +82,22 @@ def within_passes(stacks: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
         before = next((passes[j] for j in range(i - 1, -1, -1) if not bare[j]), [])
         after = next((passes[j] for j in range(i + 1, len(stacks)) if not bare[j]), [])
         if before and before == after:
-            result[i] = (_wrapped(before).replace("()", f"({stack[0]})", 1), *stack[1:])
+            result[i] = (_wrapped(before, stack[0]), *stack[1:])
     return result
 
 
 def _passes(stack: tuple[str, ...]) -> list[str]:
     """The transformations around a name stack's first segment (``["jvp(", "vmap("]``)."""
-    wrappers: list[str] = []
-    text = stack[0] if stack else ""
-    while (peeled := _peel(text)) is not None:
+    return _unwrapped(stack[0])[0] if stack else []
+
+
+def _unwrapped(segment: str) -> tuple[list[str], str]:
+    """``jvp(vmap(f))`` -> (``["jvp(", "vmap("]``, ``f``)."""
+    wrappers, core = [], segment
+    while peeled := _peel(core):
         wrappers.append(peeled[0])
-        text = peeled[1]
-    return wrappers
+        core = peeled[1]
+    return wrappers, core
 
 
 def _peel(text: str) -> tuple[str, str] | None:
@@ -115,9 +116,9 @@ def _peel(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _wrapped(wrappers: list[str]) -> str:
-    """[``jvp(``, ``vmap(``] -> ``jvp(vmap())``."""
-    text = ""
+def _wrapped(wrappers: list[str], core: str = "") -> str:
+    """[``jvp(``, ``vmap(``] -> ``jvp(vmap())`` (around ``core``: ``jvp(vmap(core))``)."""
+    text = core
     for opening in reversed(wrappers):
         text = opening + text + ")" * opening.count("(")
     return text
