@@ -143,8 +143,8 @@ def test_a_static_page_lays_out_no_group_that_would_draw_too_much(monkeypatch):
     default = state.view_state(t, "jaxpr")
     assert alike.id not in default["expanded"]
     opened = len(html.project(graph, set(default["expanded"]) | {alike.id}).nodes)
-    budget = html.OUTPUT_BUDGET
-    assert any(alike.id in ids for ids, _ in html.structure_layouts(t, "jaxpr", default, budget))
+    sizes = (html.OUTPUT_BUDGET, len(html.pack(default["svg"])))
+    assert any(alike.id in ids for ids, _ in html.structure_layouts(t, "jaxpr", default, *sizes))
     monkeypatch.setattr(html, "LAYOUT_MAX_DRAWN", opened - 1)
     assert all(alike.id not in ids
-               for ids, _ in html.structure_layouts(t, "jaxpr", default, budget))
+               for ids, _ in html.structure_layouts(t, "jaxpr", default, *sizes))

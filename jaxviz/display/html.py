@@ -132,9 +132,7 @@ def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
         # around them (the page's own, the loader, the findings, a kilobyte for the rest).
         frame = len(PAGE_STYLE) + len(LOADER) + len(_findings(state["findings"])) + 1_000
         room = min(layouts_limit, OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data))
-        # Each layout's drawing is about as big as this one: past the room, none fits.
-        if len(pack(state.get("svg", svg))) <= room:
-            layouts = structure_layouts(trace, view, state, room)
+        layouts = structure_layouts(trace, view, state, room, len(pack(state.get("svg", svg))))
     return StaticOutput(state, data, layouts, svg, note)
 
 
@@ -154,12 +152,13 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None,
     )
 
 
-def structure_layouts(trace: "Trace", view: str, base: dict[str, Any],
-                      budget: int) -> list[list]:
+def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: int,
+                      drawing: int) -> list[list]:
     """[open groups, packed view traits] for opening each structure group drawn closed in
     ``base`` (a pass, a module, a layer, a library call), one at a time, those hiding the
-    most first, within ``budget`` packed bytes. Each carries its drawing whole, and only what
-    changes in the node index (``changed``: see _changes)."""
+    most first, within ``budget`` packed bytes. Each carries its drawing whole (about as big
+    as the first, ``drawing`` bytes packed: no layout is tried where less is left), and only
+    what changes in the node index (``changed``: see _changes)."""
     graph = trace.graph(view, linked=False)
     opened = frozenset(base["expanded"])
     sizes = graph.leaf_counts
@@ -168,6 +167,8 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any],
     closed.sort(key=lambda g: (-sizes[g.id], graph.depth(g.id)))
     layouts, size = [], 0
     for group in closed[:LAYOUTS_LIMIT]:
+        if budget - size < drawing:
+            break
         try:
             traits = output_state.view_state(trace, view, opened | {group.id},
                                              max_drawn=LAYOUT_MAX_DRAWN)
@@ -177,10 +178,10 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any],
         layout["changed"] = {k: _changes(base[k], traits[k]) for k in _INDEX_TRAITS}
         packed = _packed_json(layout)
         entry = [traits["expanded"], packed]
-        if size + len(_script_json(entry)) > budget:
-            continue
-        layouts.append(entry)
-        size += len(_script_json(entry))
+        weight = len(_script_json(entry))
+        if size + weight <= budget:
+            layouts.append(entry)
+            size += weight
     return layouts
 
 
