@@ -54,7 +54,7 @@ export class Details {
           { class: "jv-actions" },
           h(
             "button",
-            { onclick: () => actions.toggle(id), disabled: !graph.live, title: graph.live ? null : "needs a running kernel" },
+            { onclick: () => actions.toggle(id), disabled: !graph.canToggle, title: graph.canToggle ? null : "needs a running kernel" },
             isOpen ? "Collapse group" : "Expand group",
           ),
         ),

@@ -178,8 +178,7 @@ export class GraphPanel {
     let hint = "";
     if (node.kind === "group") {
       const action = this.expanded.has(id) ? "collapse" : "expand";
-      const can = this.kernel.canAnswer({ type: "expand", expand: this.toggled(id) });
-      hint = can ? `click to ${action}` : `${action}ing needs a running kernel`;
+      hint = this.canToggle(id) ? `click to ${action}` : `${action}ing needs a running kernel`;
     }
     this.tooltip.show(node, event.clientX, event.clientY, hint);
   }
@@ -205,6 +204,7 @@ export class GraphPanel {
       legend: new Map((this.model.get("legend") ?? []).map(([category, , name]) => [category, name])),
       expanded: this.expanded,
       live: this.kernel.live,
+      canToggle: this.canToggle(id),
       otherView: this.otherView() === "hlo" ? "HLO" : "jaxpr",
       linked: this.model.get("linked") ?? true,
       linksSlow: this.model.get("links_slow") ?? false,
@@ -219,6 +219,12 @@ export class GraphPanel {
     if (open.has(id)) open.delete(id);
     else for (let g = id; g; g = this.nodes[g]?.group) open.add(g);
     return [...open];
+  }
+
+  /** Whether opening or closing group ``id`` can be answered (a kernel, or a layout the
+   *  static page carries). */
+  canToggle(id) {
+    return this.kernel.canAnswer({ type: "expand", expand: this.toggled(id) });
   }
 
   toggle(id) {

@@ -670,6 +670,7 @@ def test_a_static_page_opens_the_structure_without_a_kernel(guard):
     node(page, group).click()
     expect(page.locator(f'.jv-canvas g.cluster[data-node="{group}"]')).to_be_visible()
     expect(page.locator(".jv-status")).to_have_text("")
+    expect(page.get_by_role("button", name="Collapse group")).to_be_enabled()  # carried too
     page.keyboard.press("Escape")  # the details panel closes
     page.locator(f'.jv-canvas g.cluster[data-node="{group}"] > text').click()
     expect(page.locator(f'.jv-canvas g.node[data-node="{group}"]')).to_be_visible()  # closed again
@@ -678,3 +679,4 @@ def test_a_static_page_opens_the_structure_without_a_kernel(guard):
     page.keyboard.press("Escape")  # the details panel closes
     node(page, other).click()
     expect(page.locator(".jv-status")).to_contain_text("need a running kernel")
+    expect(page.get_by_role("button", name="Expand group")).to_be_disabled()
