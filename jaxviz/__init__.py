@@ -2,20 +2,23 @@
 
     %load_ext jaxviz          # then %%jaxtrace on a cell, or:
     t = jaxviz.trace(fn, *args)
+    jaxviz.compare(t, jaxviz.trace(other_fn, *args))   # or %jaxcompare f(x) g(x)
 """
 
+from jaxviz.compare import Comparison, compare
 from jaxviz.findings import Finding
 from jaxviz.model import Edge, Graph, Node, SourceLoc
 from jaxviz.timing import Measurement, Timing
 from jaxviz.trace import Trace, trace
 
-__all__ = ["Edge", "Finding", "Graph", "Measurement", "Node", "SourceLoc", "Timing", "Trace",
-           "trace"]
+__all__ = ["Comparison", "Edge", "Finding", "Graph", "Measurement", "Node", "SourceLoc", "Timing",
+           "Trace", "compare", "trace"]
 __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython) -> None:
-    """``%load_ext jaxviz``: registers ``%%jaxtrace`` and ``%jaxtrace``."""
+    """``%load_ext jaxviz``: registers ``%%jaxtrace``, ``%jaxtrace``, ``%%jaxcompare`` and
+    ``%jaxcompare``."""
     from jaxviz.magics import JaxTraceMagics, JaxViz
 
     settings = next((c for c in ipython.configurables if isinstance(c, JaxViz)), None)

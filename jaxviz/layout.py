@@ -55,6 +55,8 @@ _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
 _DIMMED_CLUSTER = 'style="rounded,dashed"; color="#d1d5db"; fontcolor="#9ca3af"; fontsize=10;'
 _DIMMED_NODE = ('style="rounded,filled,dashed", fillcolor="#f9fafb", color="#d1d5db", '
                 'fontcolor="#9ca3af"')
+#: A box a comparison found no partner for (added to its own attributes: the last wins).
+_FLAGGED_NODE = 'color="#dc2626", penwidth=2, style="rounded,filled,dashed"'
 #: An open unrolled loop keeps standing out: a thick orange frame.
 _REPEAT_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ed"; color="#f97316"; penwidth=2; fontsize=10;'
 
@@ -134,10 +136,33 @@ def to_dot(graph: Graph, expanded: frozenset[str],
            dimmed: frozenset[str] = frozenset()) -> tuple[str, int]:
     """DOT text for one expansion state, and the number of drawn nodes; ``dimmed`` nodes and
     groups are drawn faded and dashed."""
-    view = project(graph, expanded)
-    big = len(view.nodes) > BIG_LAYOUT
-    lines = [
-        "digraph jaxviz {",
+    body, count = _dot_body(graph, expanded, dimmed, "  ")
+    return "\n".join(["digraph jaxviz {", *_dot_defaults(count > BIG_LAYOUT), *body, "}"]) + "\n", count
+
+
+def side_by_side(drawings: list[tuple[str, Graph, frozenset[str], frozenset[str], list[str]]]
+                 ) -> str:
+    """One DOT text drawing several graphs left to right, each in a frame titled with its
+    name: (title, graph, open groups, dimmed nodes, flagged boxes) each; flagged boxes get a
+    red dashed outline (a comparison's boxes with no partner). Node ids get a prefix per
+    graph (``0:``, ``1:``), so the graphs' ids stay apart."""
+    lines, total = [], 0
+    for k, (title, graph, expanded, dimmed, flagged) in enumerate(drawings):
+        prefix = f"{k}:"
+        body, count = _dot_body(graph.prefixed(prefix), frozenset(prefix + i for i in expanded),
+                                frozenset(prefix + i for i in dimmed), "    ")
+        total += count
+        lines += [f'  subgraph "cluster_side{k}" {{',
+                  f"    label={_html_label(_escape(title), bold=True)}; labeljust=l; "
+                  'fontsize=13; style="rounded"; color="#d1d5db";',
+                  *body,
+                  *(f"    {_node_name(prefix + i)} [{_FLAGGED_NODE}];" for i in flagged),
+                  "  }"]
+    return "\n".join(["digraph jaxviz {", *_dot_defaults(total > BIG_LAYOUT), *lines, "}"]) + "\n"
+
+
+def _dot_defaults(big: bool) -> list[str]:
+    return [
         f'  graph [rankdir=TB, compound=true, fontname="{FONT}", fontsize=11, '
         'nodesep=0.25, ranksep=0.35, bgcolor="transparent"'
         + (", nslimit=2, nslimit1=2, mclimit=0.5, searchsize=20" if big else "")
@@ -147,12 +172,20 @@ def to_dot(graph: Graph, expanded: frozenset[str],
         f'  edge [fontname="{FONT}", fontsize=9, fontcolor="#6b7280", color="#9ca3af", '
         "arrowsize=0.6];",
     ]
+
+
+def _dot_body(graph: Graph, expanded: frozenset[str], dimmed: frozenset[str],
+              indent: str) -> tuple[list[str], int]:
+    """The nodes, clusters and edges of one drawing, and how many nodes it draws."""
+    view = project(graph, expanded)
+    big = len(view.nodes) > BIG_LAYOUT
+    lines: list[str] = []
     order = {node_id: i for i, node_id in enumerate(graph.nodes)}  # build order
     members = _members(graph, view, order)
     anchors: dict[str, str] = {}
     fanned = _fanned_out(graph, view)
     _emit_group(graph, None, members, set(view.clusters), (dimmed, fanned), anchors, lines,
-                indent="  ")
+                indent=indent)
     skipped = _far_chunk_edges(graph, view)
     drawn = {edge: labels for edge, labels in view.edges.items()
              if edge[0] not in fanned and edge not in skipped}
@@ -167,12 +200,11 @@ def to_dot(graph: Graph, expanded: frozenset[str],
         if dst in anchors:
             attrs.append(f'lhead="cluster_{dst}"')
         a, b = anchors.get(src, _node_name(src)), anchors.get(dst, _node_name(dst))
-        lines.append(f'  {a} -> {b} [{", ".join(attrs)}];')
+        lines.append(f'{indent}{a} -> {b} [{", ".join(attrs)}];')
     for src, dst in ties:
         a, b = anchors.get(src, _node_name(src)), anchors.get(dst, _node_name(dst))
-        lines.append(f"  {a} -> {b} [style=invis];")
-    lines.append("}")
-    return "\n".join(lines) + "\n", len(view.nodes)
+        lines.append(f"{indent}{a} -> {b} [style=invis];")
+    return lines, len(view.nodes)
 
 
 def _members(graph: Graph, view: Projection, order: dict[str, int]

@@ -1,4 +1,5 @@
-"""``%%jaxtrace`` and ``%jaxtrace``: run a cell as usual, then show what JAX does to its last call.
+"""``%%jaxtrace`` and ``%jaxtrace``: run a cell as usual, then show what JAX does to its last call;
+``%%jaxcompare`` and ``%jaxcompare``: the same for two calls, compared (``jaxviz.compare``).
 
 The cell is compiled through IPython's own cache, with the ``%%jaxtrace`` line kept as a
 comment on line 1, so tracebacks, JAX source lines and findings all use the line numbers the
@@ -31,6 +32,8 @@ from jaxviz.formatting import cell_name, place
 
 NO_CALL = ("no call to trace: end the cell with a call such as `fn(x)` or give one: "
            "%%jaxtrace fn(x)")
+NO_PAIR = ("%jaxcompare needs two calls, as in %jaxcompare f(x) g(x); a %%jaxcompare cell "
+           "without them compares the calls on its last two lines")
 #: Name the arguments of CALL are passed to, in a private locals dict (never the user's).
 _CAPTURE = "__jaxviz_capture__"
 
@@ -138,6 +141,41 @@ def parse_request(parser: argparse.ArgumentParser, line: str) -> Request:
     raise UsageError(f"CALL is not a Python call such as fn(x): {' '.join(options.call)!r}")
 
 
+def parse_call_pair(parser: argparse.ArgumentParser, line: str
+                    ) -> tuple[tuple[str, str] | None, argparse.Namespace, bool]:
+    """Split ``[options] CALL_A CALL_B [options]`` as :func:`parse_request` splits one CALL:
+    (the two calls or None when there are none, the options, whether it ended with ';')."""
+    line = line.strip()
+    options = _parse_options(parser, line)
+    if options is not None:
+        return None, options, False
+    starts = [0, *(i for i in range(1, len(line))
+                   if line[i - 1].isspace() and not line[i].isspace())]
+    ends = [*(i for i in range(1, len(line)) if line[i].isspace() and not line[i - 1].isspace()),
+            len(line)]
+    for start in starts:
+        if _parse_options(parser, line[:start]) is None:
+            continue
+        for middle in (e for e in ends if e > start and _is_call(line[start:e])):
+            second = next((i for i in starts if i > middle), None)
+            if second is None:
+                continue
+            for end in reversed([e for e in ends if e > second]):
+                call = line[second:end].strip()
+                silent = call.endswith(";") and end == len(line)
+                call = call.rstrip(";").rstrip() if silent else call
+                if not _is_call(call):
+                    continue
+                options = _parse_options(parser, line[:start] + " " + line[end:])
+                if options is not None:
+                    return (line[start:middle], call), options, silent
+    try:  # no split works: let argparse name a bad option, else say what two calls look like
+        options = parser.parse_args(_option_words(line))
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"cannot read {line!r}: {exc}") from None
+    raise UsageError(f"{NO_PAIR} (got {' '.join(options.call)!r})")
+
+
 def _parse_options(parser: argparse.ArgumentParser, text: str) -> argparse.Namespace | None:
     """The options in ``text``, or None when it is not made of options only."""
     try:
@@ -191,6 +229,15 @@ def _parse_call(text: str) -> ast.Call:
 
 # -- the magic -----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _CellRun:
+    """A cell run by a magic: the calls to trace, the value the cell shows (None: none), the
+    cache misses while it ran."""
+
+    calls: list[tuple[Callable, tuple, dict]]
+    shown: Any
+    cache_misses: list
+
 class JaxViz(Configurable):
     """Session-wide defaults of the magics: ``%config JaxViz.budget = 1``."""
 
@@ -200,9 +247,32 @@ class JaxViz(Configurable):
                                       "timing").tag(config=True)
 
 
+def _tracing_options(magic: Callable) -> Callable:
+    """The options %jaxtrace and %jaxcompare share: static arguments, exports, timing,
+    tracebacks."""
+    for option in reversed([
+        argument("-s", "--static-argnums", type=_argnums, metavar="ARGNUMS",
+                 help="positions of static arguments: 1, 0,2 or (0, 2)"),
+        argument("--static-argnames", type=_argnames, metavar="NAMES",
+                 help="names of static arguments: n or a,b"),
+        argument("-e", "--export", type=_export_path, action="append", default=[],
+                 metavar="PATH", help="also write the graph to PATH (.svg .png .pdf .dot "
+                                      ".html); repeatable"),
+        argument("--no-time", dest="time", action="store_false",
+                 help="skip timing eager vs jit (timing runs the function many times)"),
+        argument("-b", "--budget", type=_budget, metavar="SECONDS",
+                 help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); "
+                      "the first call's compile and one warm-up call come on top"),
+        argument("--traceback", action="store_true",
+                 help="show the full traceback of an error instead of one line"),
+    ]):
+        magic = option(magic)
+    return magic
+
+
 @magics_class
 class JaxTraceMagics(Magics):
-    """``%%jaxtrace`` (cell) and ``%jaxtrace`` (line)."""
+    """``%%jaxtrace`` and ``%%jaxcompare`` (cell), ``%jaxtrace`` and ``%jaxcompare`` (line)."""
 
     def __init__(self, shell: Any, settings: JaxViz):
         super().__init__(shell)
@@ -210,23 +280,11 @@ class JaxTraceMagics(Magics):
 
     @no_var_expand  # CALL is Python: {..} and $x must reach it untouched
     @magic_arguments()
-    @argument("-s", "--static-argnums", type=_argnums, metavar="ARGNUMS",
-              help="positions of static arguments: 1, 0,2 or (0, 2)")
-    @argument("--static-argnames", type=_argnames, metavar="NAMES",
-              help="names of static arguments: n or a,b")
-    @argument("-e", "--export", type=_export_path, action="append", default=[], metavar="PATH",
-              help="also write the graph to PATH (.svg .png .pdf .dot .html); repeatable")
+    @_tracing_options
     @argument("-x", "--expand", type=_expand, metavar="all|none|DEPTH",
               help="which groups of the exported graph are open")
     @argument("-o", "--output", type=_variable_name, metavar="NAME",
               help="store the jaxviz.Trace in the variable NAME")
-    @argument("--no-time", dest="time", action="store_false",
-              help="skip timing eager vs jit (timing runs the function many times)")
-    @argument("-b", "--budget", type=_budget, metavar="SECONDS",
-              help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); the "
-                   "first call's compile and one warm-up call come on top")
-    @argument("--traceback", action="store_true",
-              help="show the full traceback of an error instead of one line")
     @argument("call", nargs="*", metavar="CALL",
               help="the call to trace, e.g. fn(W, x); in a cell, defaults to the cell's "
                    "last expression")
@@ -241,13 +299,74 @@ class JaxTraceMagics(Magics):
         (t = %jaxtrace fn(x)).
         """
         request = parse_request(self.jaxtrace.parser, line)
-        options = request.options
-        options.time = options.time and self.settings.time
-        if options.budget is None:
-            options.budget = self.settings.budget
+        self._apply_settings(request.options)
         if cell is None:
             return self._trace_line(request)
         return self._trace_cell(request, line, cell)
+
+    @no_var_expand
+    @magic_arguments()
+    @_tracing_options
+    @argument("-o", "--output", type=_variable_name, metavar="NAME",
+              help="store the jaxviz.Comparison in the variable NAME")
+    @argument("call", nargs="*", metavar="CALL",
+              help="the two calls to compare, e.g. f(x) g(x); in a cell, default to the "
+                   "cell's last two lines")
+    @line_cell_magic
+    def jaxcompare(self, line: str, cell: str | None = None) -> Any:
+        """Trace two calls and compare them: which operations both run, which box of one
+        graph is which box of the other, whether XLA compiles them to the same program.
+
+        Line:  %jaxcompare [options] CALL_A CALL_B  returns the jaxviz.Comparison
+        (c = %jaxcompare f(x) g(x)).
+        Cell:  %%jaxcompare [options] [CALL_A CALL_B]  runs the cell as usual, then compares
+        the two calls, by default the cell's last two lines (each a call such as f(x)).
+        Options apply to both calls.
+        """
+        calls, options, silent = parse_call_pair(self.jaxcompare.parser, line)
+        self._apply_settings(options)
+        explicit = None if calls is None else [_parse_call(call) for call in calls]
+        if cell is None:
+            if explicit is None:
+                raise UsageError(NO_PAIR)
+            traced = [self._evaluate_call(call, "<jaxcompare CALL>") for call in explicit]
+            comparison = self._compare(traced, options, [])
+            return None if silent or comparison is None else comparison
+        run = self._run_cell("jaxcompare", line, cell, explicit, 2, options, NO_PAIR)
+        if run is None:
+            return None
+        comparison = self._compare(run.calls, options, run.cache_misses)
+        if comparison is not None:
+            display(comparison)
+        return run.shown
+
+    def _apply_settings(self, options: argparse.Namespace) -> None:
+        """%config JaxViz: timing off for every cell, and the default budget."""
+        options.time = options.time and self.settings.time
+        if options.budget is None:
+            options.budget = self.settings.budget
+
+    def _compare(self, calls: list[tuple[Callable, tuple, dict]], options: argparse.Namespace,
+                 cache_misses: list) -> "jaxviz.Comparison | None":
+        """Trace (and time) both calls and compare them; exports, then ``-o NAME``."""
+        traces = []
+        for fn, args, kwargs in calls:
+            result = self._trace(fn, args, kwargs, options)
+            if result is None:
+                return None
+            result.cache_misses = cache_misses
+            _time(result, options)
+            _print_errors(result)
+            traces.append(result)
+        comparison = jaxviz.compare(*traces)
+        for path in options.export:
+            try:
+                comparison.export(path)
+            except Exception as exc:
+                print(f"jaxcompare: could not export to {path}: {exc}", file=sys.stderr)
+        if options.output:
+            self.shell.user_ns[options.output] = comparison
+        return comparison
 
     # -- line ------------------------------------------------------------------------------
 
@@ -266,48 +385,71 @@ class JaxTraceMagics(Magics):
     # -- cell ------------------------------------------------------------------------------
 
     def _trace_cell(self, request: Request, line: str, cell: str) -> Any:
-        source = f"# %%jaxtrace {line.strip()}\n" + self.shell.transform_cell(cell)
-        fname = self.shell.compile.cache(source, self._cell_number(), raw_code=source)
-        try:
-            module = ast.parse(source, filename=fname)
-        except SyntaxError as exc:
-            self._report(exc, fname, request.options.traceback)
+        explicit = [_parse_call(request.call)] if request.call is not None else None
+        run = self._run_cell("jaxtrace", line, cell, explicit, 1, request.options, NO_CALL)
+        if run is None:
             return None
-        statements, last = _split_last_expression(module)
-        # Misuse is refused before any of the cell runs.
-        explicit = _parse_call(request.call) if request.call is not None else None
-        if explicit is None and not isinstance(last, ast.Call):
-            raise UsageError(NO_CALL)
-
-        with recompile.watch_cache_misses() as cache_misses:
-            try:
-                self._exec(statements, fname)
-                if explicit is None:  # evaluate the last call's parts once: called, then traced
-                    fn, args, kwargs = self._evaluate_parts(last, fname)
-                else:
-                    value = self._eval(last, fname) if last is not None else None
-            except Exception as exc:
-                self._report(exc, fname, request.options.traceback)
-                return None
-
-            if explicit is None:
-                _require_callable(fn, last)
-                try:
-                    value = fn(*args, **kwargs)  # the cell's own last call, as without the magic
-                except Exception as exc:
-                    self._report_failed_call(exc, fn, args, kwargs, fname, request.options)
-                    return None
-        if explicit is not None:
-            fn, args, kwargs = self._evaluate_call(explicit, fname)
-
+        (fn, args, kwargs), = run.calls
         result = self._trace(fn, args, kwargs, request.options)
         if result is not None:
-            result.cache_misses = cache_misses
+            result.cache_misses = run.cache_misses
             _time(result, request.options)
             display(result)
             _print_errors(result)
             self._finish(result, request.options)
-        return None if _ends_with_semicolon(source, last) else value
+        return run.shown
+
+    def _run_cell(self, magic: str, line: str, cell: str, explicit: list[ast.Call] | None,
+                  count: int, options: argparse.Namespace, no_calls: str) -> "_CellRun | None":
+        """Run the cell as IPython would, the ``%%magic line`` kept as a comment on line 1.
+        The calls to trace are ``explicit``, else the cell's last ``count`` statements, which
+        must be calls: each one's parts are evaluated once, then called as the cell calls
+        them. None when the cell failed (the error is reported)."""
+        source = f"# %%{magic} {line.strip()}\n" + self.shell.transform_cell(cell)
+        fname = self.shell.compile.cache(source, self._cell_number(), raw_code=source)
+        try:
+            module = ast.parse(source, filename=fname)
+        except SyntaxError as exc:
+            self._report(exc, fname, options.traceback)
+            return None
+        if explicit is None:  # misuse is refused before any of the cell runs
+            tail = module.body[len(module.body) - count:]
+            if len(tail) < count or not all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                                            for s in tail):
+                raise UsageError(no_calls)
+            statements, last, calls = module.body[:-count], tail[-1].value, [s.value for s in tail]
+        else:
+            (statements, last), calls = _split_last_expression(module), []
+
+        traced: list[tuple[Callable, tuple, dict]] = []
+        value = None
+        with recompile.watch_cache_misses() as cache_misses:
+            try:
+                self._exec(statements, fname)
+                if explicit is not None and last is not None:
+                    value = self._eval(last, fname)
+            except Exception as exc:
+                self._report(exc, fname, options.traceback)
+                return None
+            for call in calls:  # evaluate each call's parts once: called, then traced
+                try:
+                    fn, args, kwargs = self._evaluate_parts(call, fname)
+                except Exception as exc:
+                    self._report(exc, fname, options.traceback)
+                    return None
+                _require_callable(fn, call)
+                try:
+                    value = fn(*args, **kwargs)  # the cell's own call, as without the magic
+                except Exception as exc:
+                    result = self._report_failed_call(exc, fn, args, kwargs, fname, options)
+                    if result is not None and magic == "jaxtrace":
+                        self._finish(result, options)
+                    return None
+                traced.append((fn, args, kwargs))
+        if explicit is not None:
+            traced = [self._evaluate_call(call, fname) for call in explicit]
+        shown = None if _ends_with_semicolon(source, last) else value
+        return _CellRun(traced, shown, cache_misses)
 
     def _cell_number(self) -> int:
         """N of the running cell's In[N], so the cell's code is named as IPython names it.
@@ -323,16 +465,16 @@ class JaxTraceMagics(Magics):
         return self.shell.execution_count
 
     def _report_failed_call(self, exc: Exception, fn: Callable, args: tuple, kwargs: dict,
-                            fname: str, options: argparse.Namespace) -> None:
-        """The traced call itself raised: show jaxviz's finding (with its fix), not JAX's essay."""
+                            fname: str, options: argparse.Namespace) -> jaxviz.Trace | None:
+        """The traced call itself raised: show jaxviz's finding (with its fix), not JAX's
+        essay. Returns the trace of the call (None if jaxviz could not trace it)."""
         result = self._trace(fn, args, kwargs, options)
         errors = [f for f in result.findings if f.severity == "error"] if result else []
         if options.traceback or not errors:
             self._report(exc, fname, options.traceback)
         for finding in errors:
             print(f"jaxtrace: {finding}", file=sys.stderr)
-        if result is not None:
-            self._finish(result, options)
+        return result
 
     # -- running the user's code -----------------------------------------------------------
 

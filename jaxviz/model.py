@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import linecache
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Iterator
 
@@ -82,6 +82,15 @@ class Graph:
             raise ValueError(f"duplicate node id {node.id!r}")
         self.nodes[node.id] = node
         return node
+
+    def prefixed(self, prefix: str) -> "Graph":
+        """A copy with ``prefix`` before every node id (two graphs in one drawing)."""
+        copy = Graph(self.view)
+        for node in self.nodes.values():
+            copy.nodes[prefix + node.id] = replace(
+                node, id=prefix + node.id, group=None if node.group is None else prefix + node.group)
+        copy.edges = [Edge(prefix + e.src, prefix + e.dst, e.label) for e in self.edges]
+        return copy
 
     def regrouped(self) -> None:
         """Forget what is cached about membership: call after moving nodes between groups."""

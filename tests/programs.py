@@ -58,3 +58,24 @@ def make_params(dims=(8, 6, 3)):
 def dummy_loss_fn(params, x):
     y = feed_forward(params, x)
     return y.sum(), y
+
+
+# The vmap thread's model (demo 07): one input, and a batch three ways.
+PW = jax.random.normal(jax.random.key(4), (3, 5))
+PB = jax.random.normal(jax.random.key(5), (3,))
+XS = jax.random.normal(jax.random.key(6), (10, 5))
+
+
+def predict(x):
+    return jnp.tanh(jnp.dot(PW, x) + PB).sum()
+
+
+def predict_manual(xs):
+    return jnp.tanh(jnp.einsum("ij,kj->ki", PW, xs) + PB).sum(axis=-1)
+
+
+predict_vmap = jax.vmap(predict)
+
+
+def predict_list(xs):
+    return jnp.stack([predict(x) for x in xs])

@@ -14,7 +14,7 @@ import pytest
 from IPython.core.error import UsageError
 from nbclient import NotebookClient
 
-from jaxviz.magics import JaxTraceMagics, parse_request
+from jaxviz.magics import JaxTraceMagics, parse_call_pair, parse_request
 
 pytestmark = pytest.mark.kernel
 
@@ -534,3 +534,106 @@ def test_code_of_an_earlier_cell_is_located_as_ipython_does(kernel):
     assert f"warning: Cell In[{number}], line 2: Python loop unrolled 6×" in text
     assert kernel.eval("[f.where for f in t_cells.findings]") == [f"Cell In[{number}], line 2"]
     assert ".py:" not in text  # IPython's cache file names never show
+
+
+# -- %jaxcompare ---------------------------------------------------------------------------
+
+def parse_pair(line):
+    return parse_call_pair(JaxTraceMagics.jaxcompare.parser, line)
+
+
+@pytest.mark.parametrize("line, calls", [
+    ("", None),
+    ("f(x) g(x)", ("f(x)", "g(x)")),
+    ("-o c f(x, 'a b') jax.vmap(g)(xs) --no-time", ("f(x, 'a b')", "jax.vmap(g)(xs)")),
+    ("  f(*xs, k=1)   g(y)  -s 1", ("f(*xs, k=1)", "g(y)")),
+])
+def test_two_calls_are_split_from_the_options(line, calls):
+    assert parse_pair(line)[0] == calls
+
+
+def test_the_compare_options():
+    calls, options, silent = parse_pair("-s 1 --static-argnames n -o c -e both.svg f(x) g(x);")
+    assert calls == ("f(x)", "g(x)") and silent
+    assert (options.static_argnums, options.static_argnames, options.output,
+            options.export) == ((1,), ("n",), "c", ["both.svg"])
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("f(x)", r"needs two calls, as in %jaxcompare f\(x\) g\(x\).*\(got 'f\(x\)'\)"),
+    ("f g", "needs two calls.*got 'f g'"),
+    ("--bogus f(x) g(x)", "unrecognized arguments: --bogus"),
+])
+def test_misused_compare_lines_are_usage_errors(line, expected):
+    with pytest.raises(UsageError, match=expected):
+        parse_pair(line)
+
+
+COMPARED = (
+    "def one(x):\n"
+    "    return jnp.tanh(x @ W + b).sum()\n"
+    "def by_hand(xs):\n"
+    "    return jnp.tanh(xs @ W + b).sum(axis=-1)\n"
+    "by_vmap = jax.vmap(one)\n"
+    "xs = jnp.ones((3, 4))\n"
+)
+
+
+def test_compare_line_magic_returns_the_comparison(kernel):
+    kernel.run(COMPARED)
+    names = kernel.names()
+    cell = kernel.run("%jaxcompare --no-time by_hand(xs) by_vmap(xs)")
+    assert not cell.errors and not cell.stderr, cell.outputs
+    assert cell.value.startswith("`by_hand` and `one` ")
+    assert kernel.names() == names  # the namespace changes only with -o
+    kernel.run("c_line = %jaxcompare --no-time -o c_kept by_hand(xs) by_vmap(xs)")
+    assert kernel.eval("(type(c_line).__name__, c_kept is c_line)") == ("Comparison", True)
+    assert kernel.eval("c_line.compiled_same") is True
+    assert kernel.run("%jaxcompare --no-time by_hand(xs) by_vmap(xs);").value is None
+
+
+def test_compare_cell_compares_its_last_two_calls(kernel):
+    cell = kernel.run(
+        "%%jaxcompare -o c_cell\n"
+        "def squares(x):\n"
+        "    for _ in range(5):\n"
+        "        x = x * x\n"
+        "    return x\n"
+        "def squares_loop(x):\n"
+        "    return lax.fori_loop(0, 5, lambda i, x: x * x, x)\n"
+        "squares(x)\n"
+        "squares_loop(x)\n"
+    )
+    assert not cell.errors and not cell.stderr, cell.outputs
+    assert cell.value.startswith("Array(")  # the cell's own value, as without the magic
+    (shown,) = [d for d in cell.displays if "`squares`" in d.get("text/plain", "")]
+    assert "application/vnd.jupyter.widget-view+json" in shown and "text/html" in shown
+    assert "`squares` adds 4 mul." in shown["text/plain"]
+    assert kernel.eval("c_cell.left.timing is not None and c_cell.right.timing is not None")
+    assert "jit, best" in shown["text/plain"]
+
+
+def test_compare_cell_with_calls_given_and_an_export(kernel):
+    cell = kernel.run(
+        "%%jaxcompare --no-time -e both.svg by_hand(xs) by_vmap(xs)\n"
+        "xs = jnp.ones((5, 4))\n"
+    )
+    assert not cell.errors and not cell.stderr, cell.outputs
+    svg = (kernel.workdir / "both.svg").read_text()
+    assert "by_hand" in svg and "one" in svg and "f32[5,4]" in svg
+
+
+def test_compare_misuse_is_refused_before_the_cell_runs(kernel):
+    cell = kernel.run("%%jaxcompare\nnever_set = 1\nfn(W, b, x)\n", raises=True)
+    assert cell.stderr.startswith("UsageError: %jaxcompare needs two calls"), cell.stderr
+    assert len(cell.stderr.strip().splitlines()) == 1 and not cell.displays
+    assert "never_set" not in kernel.names()
+    cell = kernel.run("%jaxcompare fn(W, b, x)", raises=True)
+    assert cell.stderr.startswith("UsageError: ") and "(got 'fn(W, b, x)')" in cell.stderr
+
+
+def test_a_compared_call_that_fails_is_one_line(kernel):
+    cell = kernel.run("%%jaxcompare --no-time\nfn(W, b, x)\nfn(W, b, jnp.ones(3))\n")
+    assert not cell.errors and cell.value is None
+    lines = [line for line in cell.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("jaxtrace:") for line in lines), cell.stderr

@@ -37,6 +37,7 @@ from jaxviz.model import project
 from jaxviz.structure import STRUCTURE_OPS
 
 if TYPE_CHECKING:
+    from jaxviz.compare import Comparison
     from jaxviz.trace import Trace
 
 #: Longest program text embedded in a static output, a preview: saved notebooks stay light
@@ -215,13 +216,49 @@ def _changes(old: dict | list, new: dict | list) -> dict | list:
 
 def page(trace: "Trace", view: str = "jaxpr", expand: object = None) -> str:
     """A complete, self-contained HTML document (the ``.html`` export)."""
-    title = _esc(f"jaxviz: {trace.fn_name}")
+    return _document(trace.fn_name, fragment(trace, view, expand, OUTPUT_BUDGET))
+
+
+def _document(name: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{PAGE_STYLE}</style></head>\n"
-        f"<body>{fragment(trace, view, expand, OUTPUT_BUDGET)}</body></html>\n"
+        f"<title>{_esc(f'jaxviz: {name}')}</title><style>{PAGE_STYLE}</style></head>\n"
+        f"<body>{body}</body></html>\n"
     )
+
+
+def comparison_fragment(comparison: "Comparison", view: str = "jaxpr") -> str:
+    """The HTML block for a comparison: the summary, and both drawings side by side (inline
+    when small; the data carries them for the interactive view)."""
+    from jaxviz.display.comparison import comparison_state
+    from jaxviz.display.widget import Drawings
+
+    state = comparison_state(comparison, (Drawings(comparison.left), Drawings(comparison.right)),
+                             view)
+    svgs = [state[side]["svg"] for side in ("left", "right")]
+    inline = sum(map(len, svgs)) <= INLINE_SVG_LIMIT
+    bundle = _packed_bundle()
+    note = ("The interactive view of this comparison needs JavaScript (in JupyterLab: trust "
+            "the notebook, or run the cell)." if bundle else output_state.MISSING_BUNDLE)
+    drawings = "".join(f'<div><b>{_esc(name)}</b>{svg if inline else ""}</div>'
+                       for name, svg in zip(comparison.names, svgs))
+    return (
+        f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
+        + "".join(f"<div>{_esc(line)}</div>" for line in state["summary"])
+        + f"<div><i>{_esc(note)}</i></div>"
+        f'<div class="jv-drawing" style="max-height:0;overflow-y:hidden;display:flex;gap:2em">'
+        f"{drawings}</div></div>"
+        + (f'<script>{LOADER}(document.currentScript.previousElementSibling, "{bundle}", '
+           f'"{_packed_json(state)}", []);</script>' if bundle else "")
+    )
+
+
+def comparison_page(comparison: "Comparison", view: str = "jaxpr") -> str:
+    """A complete, self-contained HTML document of a comparison (its ``.html`` export)."""
+    for trace in (comparison.left, comparison.right):
+        trace.graph(view)  # linked now: a saved page has no kernel to ask for links later
+    return _document(" vs ".join(comparison.names), comparison_fragment(comparison, view))
 
 
 def _findings(findings: list[dict[str, Any]]) -> str:

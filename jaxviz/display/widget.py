@@ -23,7 +23,7 @@ state, so the browser side is one program.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import anywidget
 import traitlets
@@ -47,13 +47,64 @@ def _esm_source() -> str:
     return f"export default {{ render({{ el }}) {{ el.textContent = {MISSING_BUNDLE!r}; }} }};\n"
 
 
-# -- the state the browser reads -------------------------------------------------------------
+class Drawings:
+    """One trace's drawings as the browser asked for them: the groups last shown open in
+    each view (switching back restores them), the layouts, the PDF of what is shown."""
+
+    def __init__(self, trace: "Trace"):
+        self.trace = trace
+        self.expanded: dict[str, frozenset[str]] = {}
+
+    def state(self, views: dict[str, str | None], view: str, expand: object) -> dict[str, Any]:
+        """The view traits that draw ``view`` with ``expand`` groups open (Graphviz, cached);
+        ``views`` holds why a view cannot be drawn (None: it can)."""
+        check_view(views, view)
+        note = views[view] or view_note(self.trace, view)
+        if note is not None:  # cannot be drawn: the tab says why
+            return {**empty_view(view), "views": {**views, view: note}}
+        state = view_state(self.trace, view, expand, max_drawn=MAX_DRAWN)
+        self.expanded[view] = frozenset(state["expanded"])
+        return state
+
+    def revealing(self, views: dict[str, str | None], view: str, node_id: Any) -> frozenset[str]:
+        """The view's open groups (as last shown) and those around ``node_id``."""
+        if views.get(view, "unknown view") is not None:
+            raise ValueError(f"there is no {view} graph to show")
+        graph = self.trace.graph(view, linked=False)
+        shown = self.expanded.get(view, expansion(graph))
+        return shown | _revealing_groups(graph, node_id)
+
+    def pdf(self, view: str) -> tuple[str, bytes]:
+        """(file name, PDF bytes) of ``view`` as last shown."""
+        if view not in self.expanded:
+            raise ValueError(f"there is no {view} graph to export")
+        layout = self.trace.layout(view, self.expanded[view])
+        return f"{file_stem(self.trace.fn_name)}-{view}.pdf", render(layout.dot, "pdf")
 
 
-# -- the widget ------------------------------------------------------------------------------
+def file_stem(name: str) -> str:
+    """A download's file name made of a function's name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "jaxviz"
 
 
-class TraceWidget(anywidget.AnyWidget):
+
+
+class Answering:
+    """Answers the browser's requests (``_answer``): "busy" at once, then the reply."""
+
+    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        request_id = content.get("id")
+        self.send({"type": "busy", "id": request_id})
+        try:
+            reply, buffers = self._answer(content)
+        except Exception as exc:  # never raise into the kernel: the browser shows the message
+            reply, buffers = {"type": "done", "error": f"{type(exc).__name__}: {exc}"}, []
+        self.send({**reply, "id": request_id}, buffers)
+
+
+class TraceWidget(Answering, anywidget.AnyWidget):
     """The interactive view of a :class:`jaxviz.Trace` (see the module docstring)."""
 
     _esm = _esm_source()
@@ -91,69 +142,36 @@ class TraceWidget(anywidget.AnyWidget):
 
     def __init__(self, trace: "Trace", view: str = "jaxpr", expand: object = None, **kwargs: Any):
         self._trace = trace
-        #: The expansion state last shown for each view, so switching back restores it.
-        self._expanded: dict[str, frozenset[str]] = {}
+        self._drawings = Drawings(trace)
         state = trace_state(trace)
-        state.update(self._view(state["views"], view, expand))
+        state.update(self._drawings.state(state["views"], view, expand))
         super().__init__(**state, **kwargs)  # the front end gets everything in one message
         self.on_msg(self._on_msg)
-
-    def _view(self, views: dict[str, str | None], view: str, expand: object) -> dict[str, Any]:
-        """The traits that draw ``view`` with ``expand`` groups open (Graphviz, cached)."""
-        check_view(views, view)
-        note = views[view] or view_note(self._trace, view)
-        if note is not None:  # cannot be drawn: the tab says why
-            return {**empty_view(view), "views": {**views, view: note}}
-        state = view_state(self._trace, view, expand, max_drawn=MAX_DRAWN)
-        self._expanded[view] = frozenset(state["expanded"])
-        return state
 
     def _show(self, view: str, expand: object) -> None:
         # Traits set to equal values send nothing: an expansion sends the SVG and open groups.
         with self.hold_sync():
-            for name, value in self._view(self.views, view, expand).items():
+            for name, value in self._drawings.state(self.views, view, expand).items():
                 setattr(self, name, value)
-
-    def _revealing(self, view: str, node_id: Any) -> frozenset[str]:
-        """The view's open groups (as last shown) and those around ``node_id``."""
-        if self.views.get(view, "unknown view") is not None:
-            raise ValueError(f"there is no {view} graph to show")
-        graph = self._trace.graph(view, linked=False)
-        shown = self._expanded.get(view, expansion(graph))
-        return shown | _revealing_groups(graph, node_id)
-
-    def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        request_id = content.get("id")
-        self.send({"type": "busy", "id": request_id})
-        try:
-            reply, buffers = self._answer(content)
-        except Exception as exc:  # never raise into the kernel: the browser shows the message
-            reply, buffers = {"type": "done", "error": f"{type(exc).__name__}: {exc}"}, []
-        self.send({**reply, "id": request_id}, buffers)
 
     def _answer(self, request: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         kind = request.get("type")
         if kind == "expand":
-            self._show(self.view, _expand_request(request.get("expand")))
+            self._show(self.view, expand_request(request.get("expand")))
         elif kind == "view":
             view = str(request.get("view"))
-            self._show(view, self._expanded.get(view))
+            self._show(view, self._drawings.expanded.get(view))
         elif kind == "reveal":  # open what hides a node (of this view or the other one)
             view = str(request.get("view"))
-            self._show(view, self._revealing(view, request.get("node")))
+            self._show(view, self._drawings.revealing(self.views, view, request.get("node")))
         elif kind == "pdf":
-            if self.view not in self._expanded:
-                raise ValueError(f"there is no {self.view} graph to export")
-            layout = self._trace.layout(self.view, self._expanded[self.view])
-            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", self._trace.fn_name).strip("._") or "jaxviz"
-            return {"type": "pdf", "filename": f"{stem}-{self.view}.pdf"}, [render(layout.dot, "pdf")]
+            filename, data = self._drawings.pdf(self.view)
+            return {"type": "pdf", "filename": filename}, [data]
         elif kind == "texts":
             self.texts = texts(self._trace)
         elif kind == "links":  # builds the other view and links both: seconds on big programs
             self._trace.links
-            self._show(self.view, self._expanded.get(self.view))
+            self._show(self.view, self._drawings.expanded.get(self.view))
         elif kind == "time":  # runs the user's function: only when the user asks
             self.timing = self._trace.time().to_dict()
         else:
@@ -168,7 +186,7 @@ def _revealing_groups(graph: Graph, node_id: Any) -> set[str]:
     return set(graph.ancestors(node_id))
 
 
-def _expand_request(value: Any) -> object:
+def expand_request(value: Any) -> object:
     """An expansion request from the browser: "all", "none", a depth, or group ids."""
     if value in ("all", "none"):
         return value
@@ -186,18 +204,25 @@ def make_widget(trace: "Trace", view: str = "jaxpr", expand: object = None) -> T
 
 def mimebundle(trace: "Trace", include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
     """What a Trace shows in Jupyter: the live widget; as ``text/html`` the static view, for
-    where no widget can be drawn (nbconvert without saved widget state); and the text summary.
-
-    Without a kernel there is no widget (nothing could answer it), and a terminal IPython,
-    which shows only text, gets only the text: no layout is made for nothing."""
-    from IPython import get_ipython
-
+    where no widget can be drawn (nbconvert without saved widget state); and the text summary."""
     from jaxviz.display import html
+
+    return output_bundle(trace, make_widget, html.fragment, include, exclude)
+
+
+def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
+                  fragment: Callable[[Any], str], include: Any, exclude: Any
+                  ) -> tuple[dict, dict]:
+    """``value``'s output: ``widget(value)``, ``fragment(value)`` as ``text/html`` and
+    ``repr(value)``. Without a kernel there is no widget (nothing could answer it), and a
+    terminal IPython, which shows only text, gets only the text: no layout is made for
+    nothing."""
+    from IPython import get_ipython
 
     shell = get_ipython()
     kernel = getattr(shell, "kernel", None) is not None
     if shell is not None and not kernel:
-        return {"text/plain": repr(trace)}, {}
+        return {"text/plain": repr(value)}, {}
 
     def wanted(mime: str) -> bool:
         return (not include or mime in include) and not (exclude and mime in exclude)
@@ -205,9 +230,9 @@ def mimebundle(trace: "Trace", include: Any = None, exclude: Any = None) -> tupl
     data: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     if kernel and wanted(WIDGET_MIME):
-        widget_data, metadata = make_widget(trace)._repr_mimebundle_()
+        widget_data, metadata = widget(value)._repr_mimebundle_()
         data.update(widget_data)
     if wanted("text/html"):
-        data["text/html"] = html.fragment(trace)
-    data["text/plain"] = repr(trace)
+        data["text/html"] = fragment(value)
+    data["text/plain"] = repr(value)
     return data, metadata

@@ -109,6 +109,13 @@ export class Drawing {
     for (const id of ids) this.elements.get(id)?.classList.add("jv-concerned");
   }
 
+  /** Give exactly the drawn ``ids`` CSS class ``name`` (a comparison's partners, or its
+   *  boxes with none). */
+  flag(name, ids) {
+    this.clear([name]);
+    for (const id of ids) this.elements.get(id)?.classList.add(name);
+  }
+
   /** Mark search matches (drawn ids) and the current one. */
   mark(ids, current) {
     this.clear(["jv-match", "jv-current"]);

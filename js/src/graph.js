@@ -12,10 +12,13 @@ import { downloadPng, downloadSvg } from "./exporting.js";
 const ZOOM_STEP = 1.25;
 
 export class GraphPanel {
-  /** ``root``: the widget's element (wheel zoom is on while focus is inside it). */
-  constructor(model, kernel, root) {
+  /** ``root``: the widget's element (wheel zoom is on while focus is inside it).
+   *  ``hooks``: ``hover(id)`` and ``select(id)``, told the drawn node pointed at or selected
+   *  (null: none), for a comparison to outline partners in the other graph. */
+  constructor(model, kernel, root, hooks = {}) {
     this.model = model;
     this.kernel = kernel;
+    this.hooks = hooks;
     this.selected = null;
     this.matches = [];
     this.current = -1;
@@ -79,7 +82,10 @@ export class GraphPanel {
 
     this.viewport.addEventListener("click", (event) => this.click(event));
     this.viewport.addEventListener("pointermove", (event) => this.hover(event));
-    this.viewport.addEventListener("pointerleave", () => this.tooltip.hide());
+    this.viewport.addEventListener("pointerleave", () => {
+      this.tooltip.hide();
+      this.hooks.hover?.(null);
+    });
   }
 
   // -- drawing --------------------------------------------------------------------------
@@ -170,6 +176,7 @@ export class GraphPanel {
 
   hover(event) {
     const id = event.buttons ? null : this.drawing?.idAt(event.target);
+    this.hooks.hover?.(id);
     if (!id) {
       this.tooltip.hide();
       return;
@@ -188,6 +195,7 @@ export class GraphPanel {
     const shown = id && this.drawing ? this.drawing.standIn(id) : null;
     this.selected = shown;
     this.drawing?.select(shown);
+    this.hooks.select?.(shown);
     if (!shown) {
       this.details.hide();
       return;
@@ -281,6 +289,15 @@ export class GraphPanel {
         .then(() => show(id))
         .catch(() => {});
     }
+  }
+
+  /** Mark drawn nodes ``ids`` with CSS class ``name`` (only those); ``center``: show the
+   *  first in the middle of the view. */
+  flag(name, ids, center = false) {
+    if (!this.drawing) return;
+    this.drawing.flag(name, ids);
+    const first = ids.map((id) => this.drawing.element(id)).find(Boolean);
+    if (center && first) this.view.center(first);
   }
 
   /** Outline every drawn node that finding ``k`` is about (closed groups holding such). */

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from unittest import mock
 
 import comm
@@ -64,10 +64,12 @@ def _file(path: Path, content_type: str):
     return body
 
 
-def open_widget(guard, trace: "jaxviz.Trace", live: bool = True, **kwargs: Any) -> TraceWidget:
-    """Show ``make_widget(trace, **kwargs)`` on the guard's page; ``live=False``: no kernel."""
+def open_widget(guard, trace: "jaxviz.Trace", live: bool = True,
+                make: Callable[..., Any] = make_widget, **kwargs: Any) -> TraceWidget:
+    """Show ``make(trace, **kwargs)`` (a trace's widget, or a comparison's with
+    ``make=comparison.make_widget``) on the guard's page; ``live=False``: no kernel."""
     with mock.patch.object(comm, "create_comm", HarnessComm):
-        widget = make_widget(trace, **kwargs)
+        widget = make(trace, **kwargs)
     channel = widget.comm
     (msg_type, opened, _), = channel.outbox
     assert msg_type == "comm_open"
@@ -97,7 +99,11 @@ def open_widget(guard, trace: "jaxviz.Trace", live: bool = True, **kwargs: Any) 
 
 def open_page(guard, trace: "jaxviz.Trace", **kwargs: Any) -> str:
     """Show ``html.page(trace, **kwargs)`` (the .html export) on the guard's page."""
-    text = html.page(trace, **kwargs)
+    return open_html(guard, html.page(trace, **kwargs))
+
+
+def open_html(guard, text: str) -> str:
+    """Show a page of HTML text (an export) on the guard's page."""
     guard.serve(f"{ORIGIN}/page.html", lambda: (text.encode(), "text/html"))
     guard.page.goto(f"{ORIGIN}/page.html")
     guard.page.wait_for_selector(".jaxviz")
