@@ -237,6 +237,8 @@ class _CellRun:
     calls: list[tuple[Callable, tuple, dict]]
     shown: Any
     cache_misses: list
+    #: The calls as written.
+    written: list[ast.Call]
 
 class JaxViz(Configurable):
     """Session-wide defaults of the magics: ``%config JaxViz.budget = 1``."""
@@ -330,12 +332,12 @@ class JaxTraceMagics(Magics):
             if explicit is None:
                 raise UsageError(NO_PAIR)
             traced = [self._evaluate_call(call, "<jaxcompare CALL>") for call in explicit]
-            comparison = self._compare(traced, options, [])
+            comparison = self._compare(traced, options, [], _call_names(explicit))
             return None if silent or comparison is None else comparison
         run = self._run_cell("jaxcompare", line, cell, explicit, 2, options, NO_PAIR)
         if run is None:
             return None
-        comparison = self._compare(run.calls, options, run.cache_misses)
+        comparison = self._compare(run.calls, options, run.cache_misses, _call_names(run.written))
         if comparison is not None:
             display(comparison)
         return run.shown
@@ -347,8 +349,9 @@ class JaxTraceMagics(Magics):
             options.budget = self.settings.budget
 
     def _compare(self, calls: list[tuple[Callable, tuple, dict]], options: argparse.Namespace,
-                 cache_misses: list) -> "jaxviz.Comparison | None":
-        """Trace (and time) both calls and compare them; exports, then ``-o NAME``."""
+                 cache_misses: list, names: tuple[str, str] | None) -> "jaxviz.Comparison | None":
+        """Trace (and time) both calls and compare them, named ``names``; exports, then
+        ``-o NAME``."""
         traces = []
         for fn, args, kwargs in calls:
             result = self._trace(fn, args, kwargs, options)
@@ -358,7 +361,7 @@ class JaxTraceMagics(Magics):
             _time(result, options)
             _print_errors(result)
             traces.append(result)
-        comparison = jaxviz.compare(*traces)
+        comparison = jaxviz.compare(*traces, names=names)
         for path in options.export:
             try:
                 comparison.export(path)
@@ -423,6 +426,7 @@ class JaxTraceMagics(Magics):
 
         traced: list[tuple[Callable, tuple, dict]] = []
         value = None
+        named = explicit if explicit is not None else calls
         with recompile.watch_cache_misses() as cache_misses:
             try:
                 self._exec(statements, fname)
@@ -449,7 +453,7 @@ class JaxTraceMagics(Magics):
         if explicit is not None:
             traced = [self._evaluate_call(call, fname) for call in explicit]
         shown = None if _ends_with_semicolon(source, last) else value
-        return _CellRun(traced, shown, cache_misses)
+        return _CellRun(traced, shown, cache_misses, named)
 
     def _cell_number(self) -> int:
         """N of the running cell's In[N], so the cell's code is named as IPython names it.
@@ -550,6 +554,17 @@ class JaxTraceMagics(Magics):
 
 
 # -- small helpers -------------------------------------------------------------------------
+
+def _call_names(calls: list[ast.Call]) -> tuple[str, str] | None:
+    """What a comparison calls its sides: the callees as written (``predict_vmap``,
+    ``jax.vmap(predict)``), or the whole calls when the callee is the same; None when the
+    calls are the same text too."""
+    for text in (lambda call: ast.unparse(call.func), ast.unparse):
+        names = tuple(text(call) for call in calls)
+        if names[0] != names[1]:
+            return names
+    return None
+
 
 def _require_callable(fn: Any, call: ast.Call) -> None:
     if not callable(fn):

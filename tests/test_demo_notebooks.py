@@ -1,4 +1,5 @@
-"""Every demo notebook runs top to bottom in a real kernel without an error."""
+"""Every demo notebook runs top to bottom in a real kernel without an error, and says what
+its story claims."""
 
 import pathlib
 
@@ -9,6 +10,16 @@ import pytest
 NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "demo_notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.kernel
+
+#: What a notebook's outputs must say, computed by jaxviz (not written in its markdown).
+CLAIMS = {
+    "02_what_xla_does": ["compiled to the same program: True",
+                         "extra mul traced by the Python loop: 999",
+                         "XLA compiles them to identical programs."],
+    "07_vmap": ["`manual einsum` and `vmap` both run dot_general",
+                "`vmap` adds 1 transpose.", "XLA compiles them to identical programs",
+                "`list comprehension` adds 10 slice"],
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -21,6 +32,10 @@ def test_demo_notebook_runs(path, tmp_path):
               for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     assert list(tmp_path.iterdir()) == []  # the notebook cleans up what it wrote
+    said = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                     for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", []))
+    for claim in CLAIMS.get(path.stem, []):
+        assert claim in said, claim
 
 
 def test_demo_notebooks_are_stored_without_outputs_and_run_every_cell():

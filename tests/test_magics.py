@@ -584,7 +584,7 @@ def test_compare_line_magic_returns_the_comparison(kernel):
     names = kernel.names()
     cell = kernel.run("%jaxcompare --no-time by_hand(xs) by_vmap(xs)")
     assert not cell.errors and not cell.stderr, cell.outputs
-    assert cell.value.startswith("`by_hand` and `one` ")
+    assert cell.value.startswith("`by_hand` and `by_vmap` ")  # named as called
     assert kernel.names() == names  # the namespace changes only with -o
     kernel.run("c_line = %jaxcompare --no-time -o c_kept by_hand(xs) by_vmap(xs)")
     assert kernel.eval("(type(c_line).__name__, c_kept is c_line)") == ("Comparison", True)
@@ -620,7 +620,7 @@ def test_compare_cell_with_calls_given_and_an_export(kernel):
     )
     assert not cell.errors and not cell.stderr, cell.outputs
     svg = (kernel.workdir / "both.svg").read_text()
-    assert "by_hand" in svg and "one" in svg and "f32[5,4]" in svg
+    assert "by_hand" in svg and "by_vmap" in svg and "f32[5,4]" in svg
 
 
 def test_compare_misuse_is_refused_before_the_cell_runs(kernel):
@@ -637,3 +637,8 @@ def test_a_compared_call_that_fails_is_one_line(kernel):
     assert not cell.errors and cell.value is None
     lines = [line for line in cell.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith("jaxtrace:") for line in lines), cell.stderr
+
+
+def test_compared_calls_of_one_function_are_named_by_their_arguments(kernel):
+    cell = kernel.run("%jaxcompare --no-time fn(W, b, x) fn(W, b, 2 * x)")
+    assert cell.value.startswith("`fn(W, b, x)` and `fn(W, b, 2 * x)` run the same operations")

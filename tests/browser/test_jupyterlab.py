@@ -278,3 +278,39 @@ def test_untrusted_notebook_shows_a_clean_fallback(guard, jupyter):
     expect(output).to_contain_text(trace.findings[0].message)
     expect(output).to_contain_text("trust the notebook, or run the cell")
     expect(output.get_by_text("cluster_g0")).to_be_hidden()  # what is left of the SVG is folded away
+
+
+COMPARE_CELL = """%%jaxcompare --no-time
+def stupid_fn(x):
+    y = jnp.copy(x)
+    for _ in range(10):
+        x = x * x
+    return y
+def less_stupid_fn(x):
+    y = jnp.copy(x)
+    x = lax.fori_loop(0, 10, lambda i, x: x * x, x)
+    return y
+stupid_fn(jnp.array([1.1, -1.1]))
+less_stupid_fn(jnp.array([1.1, -1.1]))"""
+
+
+def test_a_comparison_in_jupyterlab(guard, jupyter):
+    """A %%jaxcompare cell's live widget: both graphs, partners outlined on hover, and one
+    switch that has the kernel lay out both HLO graphs."""
+    page = guard.page
+    jupyter.notebook("compare.ipynb", (SETUP, COMPARE_CELL))
+    _open(guard, jupyter, "/lab/tree/compare.ipynb?reset")
+    _run_all(page)
+    out = page.locator(".jp-OutputArea-output .jaxviz.jv-compare")
+    sides = out.locator(".jv-sides > div")
+    for k in (0, 1):
+        expect(sides.nth(k).locator(".jv-canvas g.node").first).to_be_visible(timeout=KERNEL_TIMEOUT)
+    expect(out.locator(".jv-summary")).to_contain_text("XLA compiles them to identical programs.")
+    copy = sides.nth(0).locator(".jv-canvas g.node", has_text="copy")
+    copy.hover()
+    expect(sides.nth(1).locator(".jv-canvas g.jv-partner", has_text="copy")).to_have_count(1)
+    expect(sides.nth(1).locator(".jv-canvas g.jv-unmatched").first).to_be_visible()  # the counter
+    out.get_by_role("button", name="HLO graphs", exact=True).click()
+    for k in (0, 1):
+        expect(sides.nth(k).locator(".jv-canvas g.node", has_text="copy")).to_have_count(1)
+        expect(sides.nth(k).locator(".jv-canvas g.node", has_text="mul")).to_have_count(0)
