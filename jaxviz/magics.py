@@ -113,10 +113,7 @@ def parse_request(parser: argparse.ArgumentParser, line: str) -> Request:
     but no call is refused by saying what it is.
     """
     line = line.strip()
-    starts = [0, *(i for i in range(1, len(line))
-                   if line[i - 1].isspace() and not line[i].isspace())]
-    ends = [*(i for i in range(1, len(line)) if line[i].isspace() and not line[i - 1].isspace()),
-            len(line)]
+    starts, ends = _word_bounds(line)
     options = _parse_options(parser, line)
     if options is not None:
         return Request(None, options)
@@ -149,10 +146,7 @@ def parse_call_pair(parser: argparse.ArgumentParser, line: str
     options = _parse_options(parser, line)
     if options is not None:
         return None, options, False
-    starts = [0, *(i for i in range(1, len(line))
-                   if line[i - 1].isspace() and not line[i].isspace())]
-    ends = [*(i for i in range(1, len(line)) if line[i].isspace() and not line[i - 1].isspace()),
-            len(line)]
+    starts, ends = _word_bounds(line)
     for start in starts:
         if _parse_options(parser, line[:start]) is None:
             continue
@@ -174,6 +168,15 @@ def parse_call_pair(parser: argparse.ArgumentParser, line: str
     except ValueError as exc:  # an unclosed quote
         raise UsageError(f"cannot read {line!r}: {exc}") from None
     raise UsageError(f"{NO_PAIR} (got {' '.join(options.call)!r})")
+
+
+def _word_bounds(line: str) -> tuple[list[int], list[int]]:
+    """Where the words of ``line`` start, and where they end."""
+    starts = [0, *(i for i in range(1, len(line))
+                   if line[i - 1].isspace() and not line[i].isspace())]
+    ends = [*(i for i in range(1, len(line)) if line[i].isspace() and not line[i - 1].isspace()),
+            len(line)]
+    return starts, ends
 
 
 def _parse_options(parser: argparse.ArgumentParser, text: str) -> argparse.Namespace | None:

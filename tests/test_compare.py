@@ -306,3 +306,42 @@ def test_align_works_on_any_two_view_graphs(vmap_vs_einsum):
     same = align(graph, graph)
     assert all(i == j for i, j in same.items())
     assert len(same) == sum(n.kind != "group" for n in graph.nodes.values())
+
+
+def test_hostile_names_in_a_comparison_stay_text(vmap_vs_einsum, tmp_path):
+    import xml.dom.minidom
+
+    import pygraphviz
+
+    hostile = "<img src=x onerror=alert(1)></script>\"'{}\\N"
+    c = jaxviz.compare(vmap_vs_einsum.left, vmap_vs_einsum.right, names=(hostile, hostile + "2"))
+    svg = xml.dom.minidom.parse(str(c.export(tmp_path / "both.svg")))
+    texts = "".join(t.firstChild.data for t in svg.getElementsByTagName("text") if t.firstChild)
+    assert hostile in texts and not svg.getElementsByTagName("img")
+    dot = pygraphviz.AGraph(string=c.export(tmp_path / "both.dot").read_text())
+    assert dot.subgraphs()[0].graph_attr["label"].count("&lt;img") == 1
+    page = c.export(tmp_path / "both.html").read_text()
+    assert "<img" not in page and page.count("</script>") == 1
+    assert CompareWidget(c)._picture("pdf")[0]["filename"].startswith("img_src_x_onerror_alert_1")
+
+
+def test_terminal_ipython_shows_the_summary(tmp_path):
+    """A terminal IPython shows text only: the summary, and no layout is made for nothing."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import jax.numpy as jnp, jaxviz
+        from IPython.display import display
+        a = jaxviz.trace(lambda x: jnp.sin(x) * 2, jnp.ones(3))
+        b = jaxviz.trace(lambda x: 2 * jnp.sin(x), jnp.ones(3))
+        c = jaxviz.compare(a, b, names=("sin_times_2", "two_times_sin"))
+        display(c)
+        print("layouts made:", len(a._layouters) + len(b._layouters))
+        """)
+    result = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor",
+                             "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "`sin_times_2` and `two_times_sin` run the same operations (sin and mul)." in result.stdout
+    assert "layouts made: 0" in result.stdout and "<div" not in result.stdout

@@ -642,3 +642,13 @@ def test_a_compared_call_that_fails_is_one_line(kernel):
 def test_compared_calls_of_one_function_are_named_by_their_arguments(kernel):
     cell = kernel.run("%jaxcompare --no-time fn(W, b, x) fn(W, b, 2 * x)")
     assert cell.value.startswith("`fn(W, b, x)` and `fn(W, b, 2 * x)` run the same operations")
+
+
+@pytest.mark.parametrize("option", ["-s 1", "--static-argnames length"])
+def test_static_arguments_apply_to_both_compared_calls(kernel, option):
+    kernel.run("def filled_by(val, length):\n    return jnp.full((length,), val)\n")
+    cell = kernel.run(f"%jaxcompare --no-time {option} filled_by(2, 5) filled_by(3, length=5)"
+                      if "names" in option else
+                      f"%jaxcompare --no-time {option} filled_by(2, 5) filled_by(3, 6)")
+    assert not cell.errors and not cell.stderr, cell.outputs
+    assert "did not trace" not in cell.value and "broadcast_in_dim" in cell.value
