@@ -5,14 +5,19 @@ swap (``einsum`` puts the batch first, ``dot`` the weights), independent ops com
 order, one version has an extra ``transpose``. So boxes are not paired by position but in
 two steps:
 
-1. **Same place in the data flow.** Each box gets two digests: of its op and everything
-   upstream of it (operands in order), and of its op and everything downstream. Boxes whose
-   digests agree are paired (both first, then either); among equal ones, in build order.
+1. **Same place in the data flow.** Each box gets digests of its op and everything
+   upstream of it (operands in order), of its op and everything downstream, and of both as
+   far as NEAR_STEPS boxes away (its surroundings). Boxes whose digests agree are paired:
+   both whole ones, then one whole and the other's surroundings; then, once step 2 has
+   grown what those pairs reach, one whole one alone (alone at first, it would pair the
+   norm before a fifth layer with the final norm of a four-layer model: the same upstream).
+   Among equal ones, in build order.
 2. **Grown from the pairs.** The neighbours of a pair that are not paired yet are paired
-   when they are the same op (operands at the same position first), and so on outward.
-   Then again, looking two steps away through boxes not paired yet: that pairs the ``add``
-   after a ``dot_general`` in one program with the ``add`` after a ``dot_general`` and a
-   ``transpose`` in the other, though the data above them differ.
+   when their surroundings agree, then when they are the same op (operands at the same
+   position first), and so on outward. Then again, looking two steps away through boxes
+   not paired yet: that pairs the ``add`` after a ``dot_general`` in one program with the
+   ``add`` after a ``dot_general`` and a ``transpose`` in the other, though the data above
+   them differ.
 
 Boxes left over are what one program does and the other does not. Groups are not paired:
 what a group holds is paired box by box. Linear in the size of both graphs.
@@ -27,6 +32,8 @@ from jaxviz.model import Graph
 
 #: How many unpaired neighbours of a pair are looked at before looking further away.
 AROUND_LIMIT = 256
+#: How far around a box its surroundings' digests look (step 1 and the first growth).
+NEAR_STEPS = 6
 
 
 class _Flow:
@@ -55,6 +62,17 @@ class _Flow:
         self.down: dict[str, int] = {}
         for i in reversed(ranked):
             self.down[i] = hash((self.exact[i], *sorted(self.down.get(u, 0) for u in self.users[i])))
+        #: The same, as far as NEAR_STEPS boxes away: what a box's surroundings look like.
+        self.near = {i: (up, down) for i, up, down in zip(
+            self.order, self._steps(self.operands, tuple).values(),
+            self._steps(self.users, sorted).values())}
+
+    def _steps(self, links: dict[str, list[str]], arrange: Callable) -> dict[str, int]:
+        digest = {i: hash(self.exact[i]) for i in self.order}
+        for _ in range(NEAR_STEPS):
+            digest = {i: hash((digest[i], *arrange(digest[x] for x in links[i])))
+                      for i in self.order}
+        return digest
 
 
 def align(left: Graph, right: Graph) -> dict[str, str]:
@@ -76,30 +94,41 @@ def align(left: Graph, right: Graph) -> dict[str, str]:
         matches[i] = j
         taken.add(j)
 
-    by(lambda flow, i: (flow.up[i], flow.down[i]))
-    by(lambda flow, i: flow.up[i])
-    by(lambda flow, i: flow.down[i])
-    for reach in (1, 2):
+    def grow(reach: int, alike: bool) -> None:
+        """Pair the unpaired neighbours of pairs, outward (see the module docstring)."""
+        def fits(x: str, y: str) -> bool:
+            return a.op[x] == b.op[y] and (not alike or a.near[x] == b.near[y])
+
         grown = deque(matches.items())
         while grown:
             i, j = grown.popleft()
             for near in ("operands", "users"):
                 if near == "operands":  # the same position first
                     for x, y in zip(a.operands[i], b.operands[j]):
-                        if x not in matches and y not in taken and a.op[x] == b.op[y]:
+                        if x not in matches and y not in taken and fits(x, y):
                             pair(x, y)
                             grown.append((x, y))
                 free: dict[Hashable, deque[str]] = defaultdict(deque)
                 for y in _around(b, j, near, reach, taken):
-                    free[b.op[y]].append(y)
+                    free[b.near[y] if alike else b.op[y]].append(y)
                 for x in _around(a, i, near, reach, matches):
-                    waiting = free.get(a.op[x])
+                    waiting = free.get(a.near[x] if alike else a.op[x])
                     while waiting and waiting[0] in taken:
                         waiting.popleft()
-                    if waiting and x not in matches:
+                    if waiting and x not in matches and fits(x, waiting[0]):
                         y = waiting.popleft()
                         pair(x, y)
                         grown.append((x, y))
+
+    by(lambda flow, i: (flow.up[i], flow.down[i]))
+    by(lambda flow, i: (flow.up[i], flow.near[i][1]))
+    by(lambda flow, i: (flow.near[i][0], flow.down[i]))
+    grow(1, alike=True)
+    by(lambda flow, i: flow.up[i])
+    by(lambda flow, i: flow.down[i])
+    grow(1, alike=True)
+    grow(1, alike=False)
+    grow(2, alike=False)
     return matches
 
 

@@ -48,7 +48,8 @@ def test_partners_are_outlined_on_hover_and_click(guard, vmap_vs_manual):
     c = vmap_vs_manual
     open_widget(guard, c, make=comparison_display.make_widget)
     page = guard.page
-    expect(page.locator(".jv-summary")).to_contain_text("`by_vmap` adds 1 transpose.")
+    expect(page.locator(".jv-summary")).to_contain_text("by_vmap adds 1 transpose.")
+    expect(page.locator(".jv-summary code").first).to_have_text("by_vmap")  # names as code
     expect(page.locator(".jv-summary")).to_contain_text("identical programs")
     expect(page.locator(".jv-figures")).to_contain_text("FLOPs")
     expect(side(page, 0).locator(".jv-side-name")).to_have_text("by_vmap")
