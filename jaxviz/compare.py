@@ -164,9 +164,9 @@ class Comparison:
         alone = [sum(n.kind != "group" for n in t.graph("jaxpr", linked=False).nodes.values())
                  - matched for t in (self.left, self.right)]
         if not any(alone):
-            return f"By data flow, every box lines up ({matched} in each graph)."
-        return (f"By data flow, {matched} boxes line up; {alone[0]} of {a}'s and {alone[1]} of "
-                f"{b}'s have no partner (marked in the graphs).")
+            return f"By data flow, every box lines up ({matched:,} in each graph)."
+        return (f"By data flow, {matched:,} boxes line up; {alone[0]:,} of {a}'s and "
+                f"{alone[1]:,} of {b}'s have no partner (marked in the graphs).")
 
     def _compiled_text(self, a: str, b: str) -> str:
         same = self.compiled_same
