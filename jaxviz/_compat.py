@@ -256,3 +256,42 @@ def _unspecified(sharding: Any) -> bool:
 #: Loggers JAX writes "TRACING CACHE MISS" explanations to (0.7: pjit; later: partial_eval).
 CACHE_MISS_LOGGERS = ("jax._src.interpreters.partial_eval", "jax._src.pjit")
 EXPLAIN_CACHE_MISSES = "jax_explain_cache_misses"
+
+
+class ProfiledEvent(NamedTuple):
+    """One complete event of JAX's profiler trace: what ran, on which thread, when and how
+    long (seconds; start relative to the trace's)."""
+
+    name: str
+    thread: Any
+    start: float
+    seconds: float
+
+
+def profiled_events(run: Callable[[], Any]) -> tuple[Any, list[ProfiledEvent]]:
+    """``run()`` under ``jax.profiler.trace``: (what it returned, the events recorded).
+
+    The profiler writes its trace into a folder: a temporary one, removed at once. The
+    Chrome-trace file (``*.trace.json.gz``) is read, which every supported jax writes
+    (``jax.profiler.ProfileData`` needs a module jax 0.7 does not ship).
+    """
+    import glob
+    import gzip
+    import json
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="jaxviz-profile-") as folder:
+        with jax.profiler.trace(folder):
+            result = run()
+        files = glob.glob(os.path.join(folder, "**", "*.trace.json.gz"), recursive=True)
+        events = []
+        for path in files:
+            with gzip.open(path, "rt", encoding="utf-8") as trace_file:
+                data = json.load(trace_file)
+            for event in data.get("traceEvents", ()):
+                if event.get("ph") == "X" and "dur" in event:
+                    events.append(ProfiledEvent(
+                        str(event.get("name", "")), (event.get("pid"), event.get("tid")),
+                        float(event.get("ts", 0.0)) * 1e-6, float(event["dur"]) * 1e-6))
+    return result, events

@@ -7,15 +7,13 @@ browser side can find every element whatever the expansion state.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
 import re
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from jaxviz._stderr import silenced_stderr
 from jaxviz.model import Graph, Node, Projection, project
 
 #: Fill colours by node category; the legend in every display is built from this table.
@@ -103,7 +101,7 @@ def render(dot: str, fmt: str) -> bytes:
     global _fonts_ready
     if _fonts_ready:
         return graph.draw(format=fmt, prog="dot")
-    with _fonts_lock, _silenced_stderr():
+    with _fonts_lock, silenced_stderr():
         result = graph.draw(format=fmt, prog="dot")
         _fonts_ready = True
     return result
@@ -111,25 +109,6 @@ def render(dot: str, fmt: str) -> bytes:
 
 _fonts_ready = False
 _fonts_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _silenced_stderr():
-    """Hide what C libraries write to fd 2 while the bundled fontconfig starts up.
-
-    The fontconfig inside the pygraphviz wheel is older than some systems' config files and
-    warns about them once per process ("unknown element reset-dirs"), which Jupyter would
-    show under the user's cell. Only the first render is silenced; errors still raise.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def to_dot(graph: Graph, expanded: frozenset[str],

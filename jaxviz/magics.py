@@ -265,6 +265,9 @@ def _tracing_options(magic: Callable) -> Callable:
                                       ".html); repeatable"),
         argument("--no-time", dest="time", action="store_false",
                  help="skip timing eager vs jit (timing runs the function many times)"),
+        argument("-p", "--profile", action="store_true",
+                 help="profile the ops: where each call's time goes, on both graphs (runs the "
+                      "function under JAX's profiler)"),
         argument("-b", "--budget", type=_budget, metavar="SECONDS",
                  help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); "
                       "the first call's compile and one warm-up call come on top"),
@@ -362,6 +365,7 @@ class JaxTraceMagics(Magics):
                 return None
             result.cache_misses = cache_misses
             _time(result, options)
+            _profile(result, options)
             _print_errors(result)
             traces.append(result)
         comparison = jaxviz.compare(*traces, names=names)
@@ -384,6 +388,7 @@ class JaxTraceMagics(Magics):
         if result is None:
             return None
         _time(result, request.options)
+        _profile(result, request.options)
         _print_errors(result)
         self._finish(result, request.options)
         return None if request.silent else result
@@ -400,6 +405,7 @@ class JaxTraceMagics(Magics):
         if result is not None:
             result.cache_misses = run.cache_misses
             _time(result, request.options)
+            _profile(result, request.options)
             display(result)
             _print_errors(result)
             self._finish(result, request.options)
@@ -583,6 +589,16 @@ def _time(result: jaxviz.Trace, options: argparse.Namespace) -> None:
         result.time(budget=options.budget)
     except Exception as exc:  # the rest of the output still shows
         print(f"jaxtrace: timing failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _profile(result: jaxviz.Trace, options: argparse.Namespace) -> None:
+    """The per-op profile, when asked for and the program compiles."""
+    if not options.profile or result.errors:
+        return
+    try:
+        result.profile()
+    except Exception as exc:  # the rest of the output still shows
+        print(f"jaxtrace: profiling failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _print_errors(result: jaxviz.Trace) -> None:

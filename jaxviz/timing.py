@@ -275,7 +275,7 @@ def measure(
     if first.cache_hit:
         warnings.append("the first call's executable came from JAX's persistent compilation "
                         "cache, so 'compile' is a cache read")
-    _run(jit_call, 1)  # warm-up
+    run_calls(jit_call, 1)  # warm-up
 
     variants: list[tuple[str, Callable[[], Any], _Warmup | None]] = [("jit", jit_call, None)]
     eager_warmup, eager_note = _eager_warmup(eager_call)
@@ -362,6 +362,15 @@ def _donates(jitted: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> b
     return any(leaf.donated for leaf in jax.tree_util.tree_leaves(info))
 
 
+def jitted_call(fn: Callable, static_argnums: int | Sequence[int] | None,
+                static_argnames: str | Sequence[str] | None, args: Sequence[Any],
+                kwargs: dict[str, Any]) -> Callable[[], Any]:
+    """The call under a jit JAX has never seen, as :func:`measure` runs it (profiling runs
+    it so too): the same program, compiled anew, the user's arrays never donated."""
+    call = _jit_afresh(fn, static_argnums, static_argnames, args, dict(kwargs))
+    return _bind(call.jitted, call.args, call.kwargs)
+
+
 def _bind(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Callable[[], Any]:
     def call():
         return fn(*args, **kwargs)
@@ -378,7 +387,7 @@ def _without_jit(call: Callable[[], Any]) -> Callable[[], Any]:
     return no_jit
 
 
-def _run(call: Callable[[], Any], loops: int) -> float:
+def run_calls(call: Callable[[], Any], loops: int) -> float:
     """Wall seconds for ``loops`` calls, each waited for; garbage collection off, as timeit."""
     with _gc.paused():
         start = time.perf_counter()
@@ -396,7 +405,7 @@ def _steady(call: Callable[[], Any], deadline: float, runs: int) -> Measurement:
     target = min(TARGET_RUN_SECONDS, max(deadline - time.perf_counter(), 0.0) / (runs + 1))
     loops, totals = _autorange(call, target)
     while not totals or (len(totals) < runs and time.perf_counter() + max(totals) <= deadline):
-        totals.append(_run(call, loops))
+        totals.append(run_calls(call, loops))
     return Measurement.from_runs(totals, loops)
 
 
@@ -409,7 +418,7 @@ def _autorange(call: Callable[[], Any], target: float) -> tuple[int, list[float]
     """
     loops = 1
     while True:
-        total = _run(call, loops)
+        total = run_calls(call, loops)
         if total >= target / 10:
             break
         loops *= 10
@@ -443,7 +452,7 @@ def _eager_warmup(call: Callable[[], Any]) -> tuple[_Warmup | None, str]:
     """One call to warm up op-by-op dispatch; (None, reason) when the function fails eagerly."""
     with _collecting() as collector:
         try:
-            total = _run(call, 1)
+            total = run_calls(call, 1)
         except Exception as exc:  # eager may fail where jit works; jit timing still stands
             return None, f"failed: {type(exc).__name__}: {exc}"
     compiling = sum(end - start for _, start, end in _top_level(collector.spans))

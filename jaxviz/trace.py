@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
@@ -17,6 +17,9 @@ from jaxviz.layout import Layout, Layouter
 from jaxviz.link import LinkReport
 from jaxviz.model import Graph, expansion
 from jaxviz.timing import Timing
+
+if TYPE_CHECKING:
+    from jaxviz.profiling import Profile
 
 VIEWS = ("jaxpr", "hlo")
 
@@ -29,6 +32,7 @@ class Trace:
         #: Traces JAX made while the ``%%jaxtrace`` cell ran (see analysis/recompile.py).
         self.cache_misses: list = []
         self._timing: Timing | None = None
+        self._profile: Profile | None = None
         self._link_report: LinkReport | None = None
         self._linked = False
         self._graphs: dict[str, Graph] = {}
@@ -122,6 +126,29 @@ class Trace:
     def timing(self) -> Timing | None:
         """The last result of :meth:`time` (what the displays show), or None."""
         return self._timing
+
+    def profile(self, budget: float | None = None) -> "Profile":
+        """Where a call's time goes, op by op: runs the compiled program under JAX's profiler
+        (see :mod:`jaxviz.profiling`); ``budget``: seconds of profiled calls (default 1),
+        the warm-up on top. Profiles again on every call."""
+        from jaxviz import profiling, timing
+        from jaxviz.hlo import parse_hlo
+
+        cap = self._cap
+        failed = next((s for s in _capture.STAGES if s in cap.errors), None)
+        if failed:
+            raise ValueError(f"cannot profile {cap.fn_name}: {failed} failed: {cap.errors[failed]}")
+        hlo = self.graph("hlo")  # linked: each op's equations and line
+        call = timing.jitted_call(cap.fn, cap.static_argnums, cap.static_argnames, cap.args,
+                                  cap.kwargs)
+        self._profile = profiling.measure(call, parse_hlo(cap.hlo_text), hlo, cap.device,
+                                          lambda view: self.graph(view, linked=False), budget)
+        return self._profile
+
+    @property
+    def profiled(self) -> "Profile | None":
+        """The last result of :meth:`profile` (what the displays show), or None."""
+        return self._profile
 
     # -- graphs --------------------------------------------------------------------------
 

@@ -652,3 +652,17 @@ def test_static_arguments_apply_to_both_compared_calls(kernel, option):
                       f"%jaxcompare --no-time {option} filled_by(2, 5) filled_by(3, 6)")
     assert not cell.errors and not cell.stderr, cell.outputs
     assert "did not trace" not in cell.value and "broadcast_in_dim" in cell.value
+
+
+def test_profile_option_shows_where_the_time_goes(kernel):
+    cell = kernel.run("%%jaxtrace -p --no-time -o t_prof\n"
+                      "def square(a):\n"
+                      "    return a @ a\n"
+                      "square(jnp.ones((128, 128)))\n")
+    assert not cell.errors and not jaxtrace_lines(cell), cell.outputs
+    (shown,) = trace_displays(cell, "square")
+    assert "profile on" in shown["text/plain"] and "attributed to ops" in shown["text/plain"]
+    assert kernel.eval("t_prof.profiled.measured and t_prof.timing is None")
+    assert "--profile" in kernel.eval("get_ipython().find_cell_magic('jaxtrace').__doc__")
+    cell = kernel.run("%%jaxtrace --no-time -o t_unprofiled\nsquare(jnp.ones((4, 4)))\n")
+    assert kernel.eval("t_unprofiled.profiled is None")  # off unless asked: it runs the function

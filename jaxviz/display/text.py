@@ -41,6 +41,8 @@ def summary(trace: "Trace") -> str:
         lines.extend("  " + line for line in str(finding).splitlines())
     if trace.timing is not None:
         lines.extend("  " + line for line in str(trace.timing).splitlines())
+    if trace.profiled is not None:
+        lines.extend("  " + line for line in str(trace.profiled).splitlines())
     return "\n".join(lines)
 
 

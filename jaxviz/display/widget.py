@@ -12,6 +12,7 @@ with messages, and Python answers each one (``js/src/kernel.js`` is the other en
     {"type": "texts", "id"}                          the program texts (sent on first demand)
     {"type": "links", "id"}           link both views; the node index then lists counterparts
     {"type": "time", "id"}                                           measure eager vs jit now
+    {"type": "profile", "id"}                     profile the ops (the node index gets seconds)
 
     -> {"type": "busy", "id"} at once, then {"type": "done", "id", "error"?} once the traits
        are set, or {"type": "pdf", "id", "filename"} with the PDF bytes as a buffer.
@@ -116,6 +117,8 @@ class TraceWidget(Answering, anywidget.AnyWidget):
     texts = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: ``Trace.timing.to_dict()``, or None while not measured.
     timing = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    #: ``Trace.profiled.to_dict()``, or None while not profiled.
+    profile = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: [category, colour, name] for every node colour.
     legend = traitlets.List().tag(sync=True)
     #: View name -> None when it can be drawn, else why not.
@@ -174,6 +177,10 @@ class TraceWidget(Answering, anywidget.AnyWidget):
             self._show(self.view, self._drawings.expanded.get(self.view))
         elif kind == "time":  # runs the user's function: only when the user asks
             self.timing = self._trace.time().to_dict()
+        elif kind == "profile":  # runs it too; the node index then says each box's time
+            with self.hold_sync():
+                self.profile = self._trace.profile().to_dict()
+                self._show(self.view, self._drawings.expanded.get(self.view))
         else:
             raise ValueError(f"unknown request {kind!r}")
         return {"type": "done"}, []

@@ -6,7 +6,7 @@ import { h, fill } from "./dom.js";
 import { Tabs } from "./tabs.js";
 import { Kernel, NO_KERNEL } from "./kernel.js";
 import { GraphPanel } from "./graph.js";
-import { headerView, findingsView, timingView, textsView } from "./panels.js";
+import { headerView, findingsView, timingView, profileView, textsView } from "./panels.js";
 
 const GRAPH_TABS = { jaxpr: "jaxpr graph", hlo: "HLO graph" };
 
@@ -64,6 +64,14 @@ export function createApp(el, model) {
     graph.showNode(finding.view, finding.node, (model.get("finding_nodes") ?? [])[k], k);
   };
   const measure = () => kernel.ask({ type: "time" }, "timing eager vs jit…").catch(() => {});
+  const profile = () => kernel.ask({ type: "profile" }, "profiling the ops…").catch(() => {});
+  /** "show in graph" of a profiled op: its box in the view shown (the HLO view's, or in the
+   * jaxpr view the first equation it links to). */
+  const showOp = (op) => {
+    const view = model.get("view") === "jaxpr" && op.jaxpr_node ? "jaxpr" : "hlo";
+    tabs.select(view);
+    graph.showNode(view, view === "hlo" ? op.hlo_node : op.jaxpr_node);
+  };
 
   fill(
     root,
@@ -90,7 +98,10 @@ export function createApp(el, model) {
       fill(panels.findings, findingsView(findings, showFinding));
       tabs.setLabel("findings", findings.length ? `findings (${findings.length})` : "findings");
     }
-    if (changed("timing")) fill(panels.timing, timingView(model.get("timing"), kernel.live && measure));
+    if ([changed("timing"), changed("profile")].some(Boolean)) {
+      fill(panels.timing, timingView(model.get("timing"), kernel.live && measure),
+        profileView(model.get("profile"), kernel.live && profile, showOp));
+    }
     if (changed("texts")) {
       const texts = model.get("texts");
       fill(panels.text, texts ? textsView(texts, model.get("header")?.errors)

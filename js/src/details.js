@@ -1,7 +1,7 @@
 // The details panel beside the graph: everything about the selected node, with links to the
 // nodes it reads and feeds, the findings about it, and its counterparts in the other view.
 import { h, fill } from "./dom.js";
-import { REMOVED_TEXT, kindText, sourceText } from "./describe.js";
+import { REMOVED_TEXT, kindText, sourceText, timeText } from "./describe.js";
 
 export class Details {
   /**
@@ -18,7 +18,8 @@ export class Details {
   /**
    * Show node ``id``. ``graph``: {nodes, findings, legend (Map category -> name), expanded
    * (Set), live (expanding possible), otherView, linked (nodes list their counterparts),
-   * linksSlow (linking takes seconds: offer it, do not ask at once)}.
+   * linksSlow (linking takes seconds: offer it, do not ask at once), perCall (a profile's
+   * seconds per call, or null)}.
    */
   show(id, graph) {
     const node = graph.nodes[id];
@@ -48,6 +49,7 @@ export class Details {
       ),
       h("div", { class: "jv-dim" }, kindText(node), " · ", graph.legend.get(node.category) ?? node.category),
       node.removed && h("div", { class: "jv-removed-note" }, REMOVED_TEXT),
+      timeText(node, graph.perCall) && h("div", { class: "jv-time" }, timeText(node, graph.perCall)),
       node.kind === "group" &&
         h(
           "div",

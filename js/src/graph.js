@@ -8,8 +8,12 @@ import { Tooltip } from "./tooltip.js";
 import { Details } from "./details.js";
 import { SearchBox, findMatches } from "./search.js";
 import { downloadPng, downloadSvg } from "./exporting.js";
+import { seconds } from "./describe.js";
 
 const ZOOM_STEP = 1.25;
+/** The heat scale of "colour by time": no time, then least to most (ColorBrewer OrRd). */
+const NO_TIME = "#f3f4f6";
+const HEAT = [[255, 247, 236], [253, 187, 132], [215, 48, 31]];
 
 export class GraphPanel {
   /** ``root``: the widget's element (wheel zoom is on while focus is inside it).
@@ -49,6 +53,11 @@ export class GraphPanel {
     );
     this.status = h("span", { class: "jv-status", role: "status" });
     this.legend = h("div", { class: "jv-legend", "aria-label": "node colours" });
+    this.heat = false; // colour boxes by their time (a profile), not by op category
+    this.heatButton = h("button", {
+      title: "colour boxes by their share of the run (from the profile)", "aria-pressed": "false",
+      hidden: true, onclick: () => this.toggleHeat(),
+    }, "colour by time");
     const live = kernel.live;
     const button = (label, title, onclick, extra = {}) =>
       h("button", { title, "aria-label": title, onclick, ...extra }, label);
@@ -66,7 +75,7 @@ export class GraphPanel {
         button("+", "zoom in", () => this.view.zoomBy(ZOOM_STEP)),
         button("fit", "fit to view (f)", () => this.view.fit()),
       ),
-      h("span", { class: "jv-group" }, this.expandButtons, this.depthSelect),
+      h("span", { class: "jv-group" }, this.expandButtons, this.depthSelect, this.heatButton),
       this.search.el,
       h(
         "span",
@@ -120,8 +129,33 @@ export class GraphPanel {
     this.anchor = null;
     this.select(selected);
     this.runSearch(false);
+    this.paintHeat();
     this.renderLegend();
     this.renderDepths();
+  }
+
+  toggleHeat() {
+    this.heat = !this.heat;
+    this.paintHeat();
+    this.renderLegend();
+  }
+
+  /** The boxes' fills: by time on a heat scale (the slowest box drawn is the hottest), or
+   * as Graphviz drew them. */
+  paintHeat() {
+    this.heatButton.hidden = !Object.values(this.nodes).some((node) => node.seconds);
+    if (this.heatButton.hidden) this.heat = false;
+    this.heatButton.setAttribute("aria-pressed", String(this.heat));
+    if (!this.drawing) return;
+    const boxes = [...this.drawing.elements].filter(([, el]) => el.classList.contains("node"));
+    this.hottest = Math.max(0, ...boxes.map(([id]) => this.nodes[id].seconds ?? 0));
+    for (const [id, el] of boxes) {
+      for (const shape of el.querySelectorAll(":scope > :is(rect, path, polygon)")) {
+        if (shape.getAttribute("fill") === "none") continue;
+        const time = this.nodes[id].seconds;
+        shape.style.fill = !this.heat ? "" : time ? heatColour(time / this.hottest) : NO_TIME;
+      }
+    }
   }
 
   /** The drawn inputs (and their pytree groups): where the first picture starts. */
@@ -132,8 +166,19 @@ export class GraphPanel {
       .map(([, el]) => el);
   }
 
-  /** The colours of the boxes drawn now (open groups are frames, not coloured boxes). */
+  /** The colours of the boxes drawn now (open groups are frames, not coloured boxes); by
+   * time: the heat scale. */
   renderLegend() {
+    if (this.heat) {
+      fill(
+        this.legend,
+        h("span", { class: "jv-key" }, h("i", { style: `background:${NO_TIME}` }), "no time measured"),
+        h("span", { class: "jv-key jv-heat-key" }, "0",
+          h("i", { class: "jv-heat-scale", style: `background:linear-gradient(to right, ${HEAT.map((c) => `rgb(${c})`).join(", ")})` }),
+          `${seconds(this.hottest)} per call (the slowest box drawn)`),
+      );
+      return;
+    }
     const drawn = [...this.drawing.elements].filter(([, el]) => el.classList.contains("node"));
     const present = new Set(drawn.map(([id]) => this.nodes[id].category));
     const items = (this.model.get("legend") ?? []).filter(([category]) => present.has(category));
@@ -187,7 +232,7 @@ export class GraphPanel {
       const action = this.expanded.has(id) ? "collapse" : "expand";
       hint = this.canToggle(id) ? `click to ${action}` : `${action}ing needs a running kernel`;
     }
-    this.tooltip.show(node, event.clientX, event.clientY, hint);
+    this.tooltip.show(node, event.clientX, event.clientY, hint, this.model.get("profile")?.per_call);
   }
 
   /** Select a node (null: clear): details panel, and its data flow highlighted. */
@@ -216,6 +261,7 @@ export class GraphPanel {
       otherView: this.otherView() === "hlo" ? "HLO" : "jaxpr",
       linked: this.model.get("linked") ?? true,
       linksSlow: this.model.get("links_slow") ?? false,
+      perCall: this.model.get("profile")?.per_call ?? null,
     });
   }
 
@@ -251,13 +297,15 @@ export class GraphPanel {
       });
   }
 
-  /** The node index changed but not the drawing (links arrived): refresh the details, and
+  /** The node index changed but not the drawing (links or a profile arrived): refresh the details, and
    * leave the selection and its highlights as they are. */
   refreshNodes() {
     const nodes = withSources(this.model.get("nodes") ?? {}, this.model.get("sources") ?? []);
     this.nodes = nodes;
     if (this.drawing) this.drawing.nodes = nodes;
     if (this.selected && nodes[this.selected]) this.showDetails(this.selected);
+    this.paintHeat(); // a profile may have arrived
+    this.renderLegend();
   }
 
   /** ``request``: "all", "none", a depth, or the ids of the groups to open. */
@@ -368,6 +416,14 @@ export class GraphPanel {
   destroy() {
     this.view.destroy();
   }
+}
+
+/** The heat scale's colour at ``t`` (0 to 1). */
+function heatColour(t) {
+  const x = Math.min(Math.max(t, 0), 1) * (HEAT.length - 1);
+  const i = Math.min(Math.floor(x), HEAT.length - 2);
+  const mix = HEAT[i].map((c, k) => Math.round(c + (HEAT[i + 1][k] - c) * (x - i)));
+  return `rgb(${mix.join(",")})`;
 }
 
 /** One search entry from Python (state.py's numbered_families) -> the entries it stands for:

@@ -1,5 +1,6 @@
 // The panels around the graph: the header line, findings, timing and program texts.
 import { h } from "./dom.js";
+import { percent, seconds } from "./describe.js";
 import { Tabs } from "./tabs.js";
 
 /** Function, device, stage times, cost, stage errors, and what printed while tracing. */
@@ -99,12 +100,57 @@ export function timingView(timing, measure) {
   );
 }
 
-/** "7.61 µs", as jaxviz.timing.format_time writes it. */
-function seconds(value) {
-  for (const [unit, scale] of [["s", 1], ["ms", 1e3], ["µs", 1e6]]) {
-    if (value * scale >= 1) return `${Number((value * scale).toPrecision(3))} ${unit}`;
+/**
+ * The per-op profile (``Trace.profiled.to_dict()``): what the figures cover, the hottest ops
+ * (each with "show in graph": ``show(view, node)``), the hottest lines. ``run``: profile now
+ * (null: no kernel).
+ */
+export function profileView(profile, run, show) {
+  const again = run && h("button", { onclick: run }, profile ? "profile again" : "profile the ops");
+  if (!profile) {
+    return h(
+      "div",
+      { class: "jv-profile jv-placeholder" },
+      h("p", {}, "Ops not profiled: profiling runs the function under JAX's profiler (%%jaxtrace -p, or the button) and puts each op's time on the graphs."),
+      again,
+    );
   }
-  return `${Number((value * 1e9).toPrecision(3))} ns`;
+  const place = (source) => source && h("span", { title: source.code }, source.place);
+  return h(
+    "div",
+    { class: "jv-profile" },
+    h("h4", {}, `where the time goes · ${profile.calls} calls on ${profile.device}`),
+    h("p", {}, profile.sentence),
+    profile.warnings.map((warning) => h("div", { class: "jv-warn-line" }, warning)),
+    profile.measured && h(
+      "table",
+      { class: "jv-top-ops" },
+      h("tr", {}, ["share", "per call", "op", "line", ""].map((title) => h("th", { scope: "col" }, title))),
+      profile.ops.map((op) => h(
+        "tr",
+        {},
+        h("td", {}, percent(op.fraction)),
+        h("td", {}, seconds(op.seconds)),
+        h("td", { class: "jv-mono" }, `${op.name} · ${op.opcode}`),
+        h("td", {}, place(op.source)),
+        h("td", {}, op.hlo_node && h("button", { class: "jv-link", onclick: () => show(op) }, "show in graph")),
+      )),
+    ),
+    profile.measured && h(
+      "table",
+      { class: "jv-top-lines" },
+      h("tr", {}, ["share", "per call", "line", "code"].map((title) => h("th", { scope: "col" }, title))),
+      profile.lines.map((line) => h(
+        "tr",
+        {},
+        h("td", {}, percent(line.fraction)),
+        h("td", {}, seconds(line.seconds)),
+        h("td", {}, line.source ? line.source.place : "no source line"),
+        h("td", { class: "jv-mono" }, line.source?.code ?? ""),
+      )),
+    ),
+    again,
+  );
 }
 
 function ratio(value) {

@@ -1,6 +1,6 @@
 // The hover card over the graph: what a node is, its shapes, and where it came from.
 import { h, fill } from "./dom.js";
-import { REMOVED_TEXT, kindText, shapesText, sourceText } from "./describe.js";
+import { REMOVED_TEXT, kindText, shapesText, sourceText, timeText } from "./describe.js";
 
 export class Tooltip {
   constructor(container) {
@@ -10,7 +10,7 @@ export class Tooltip {
   }
 
   /** Show a node's card near a pointer position (client coordinates). */
-  show(node, clientX, clientY, hint) {
+  show(node, clientX, clientY, hint, perCall = null) {
     const code = node.source?.[3];
     fill(
       this.el,
@@ -20,6 +20,7 @@ export class Tooltip {
       shapesText(node) && h("div", { class: "jv-mono" }, shapesText(node)),
       sourceText(node) && h("div", { class: "jv-dim" }, sourceText(node)),
       code && h("div", { class: "jv-mono jv-code" }, code),
+      timeText(node, perCall) && h("div", { class: "jv-time" }, timeText(node, perCall)),
       hint && h("div", { class: "jv-hint" }, hint),
     );
     this.el.hidden = false;

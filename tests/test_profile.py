@@ -1,0 +1,124 @@
+"""Trace.profile on real JAX, on this machine's CPU: each compiled op's share of a call from
+JAX's profiler, rolled up to the jaxpr's equations, the source lines and the groups."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxviz
+from jaxviz import profiling
+from jaxviz.hlo import parse_hlo
+
+
+def matmul_heavy(a, b, c):
+    product = a @ b                        # the dot: nearly all the time
+    return product, jnp.sin(c).sum()       # a small op on its own line
+
+
+@pytest.fixture(scope="module")
+def heavy():
+    key = jax.random.key(0)
+    a = jax.random.normal(key, (384, 384))
+    t = jaxviz.trace(matmul_heavy, a, a, jnp.ones(64))
+    return t, t.profile(budget=0.3)
+
+
+def dot_node(t, view):
+    graph = t.graph(view)
+    (dot,) = graph.find(op="dot_general" if view == "jaxpr" else "dot")
+    return dot
+
+
+def test_one_matmul_takes_most_of_the_time_at_its_instruction_equation_and_line(heavy):
+    t, p = heavy
+    assert p.measured and p.calls >= profiling.MIN_CALLS
+    hottest = p.ops[0]
+    dot = dot_node(t, "hlo")
+    # The dot, or the fusion XLA put it in, is the hottest instruction.
+    assert hottest.hlo_node in (dot.id, dot.group)
+    assert hottest.fraction >= 0.6, str(p)
+    equation = dot_node(t, "jaxpr")
+    assert hottest.jaxpr_nodes == (equation.id,)
+    assert p.by_node("jaxpr")[equation.id] >= 0.6 * p.per_call
+    line, (seconds, fraction) = next(iter(p.by_line().items()))
+    assert line.line == matmul_heavy.__code__.co_firstlineno + 1 and fraction >= 0.6
+    assert "the dot" in line.code
+
+
+def test_coverage_is_most_of_the_call_and_never_more(heavy):
+    _, p = heavy
+    assert 0.5 <= p.coverage <= 1.05, str(p)
+    assert p.attributed == pytest.approx(sum(op.seconds for op in p.ops))
+    assert sorted(p.ops, key=lambda op: -op.seconds) == p.ops
+    assert "attributed to ops" in p.sentence()
+
+
+def test_a_group_holds_the_sum_of_its_members():
+    """Open or closed, a group says the same: the seconds of what it holds."""
+    def layers(x, w):
+        for i in range(2):
+            with jax.named_scope(f"layer{i}"):
+                x = jnp.tanh(x @ w)
+        return x
+
+    w = jnp.ones((256, 256)) * 0.01
+    t = jaxviz.trace(layers, w, w)
+    p = t.profile(budget=0.2)
+    for view in ("jaxpr", "hlo"):
+        graph = t.graph(view)
+        seconds = p.by_node(view)
+        groups = [g for g in graph.groups if g.op == "scope" and g.id in seconds]
+        assert groups, view
+        for group in groups:
+            members = [m for m in graph.children(group.id) if m.id in seconds]
+            own = sum(op.seconds for op in p.ops if op.hlo_node == group.id) if view == "hlo" else 0
+            assert seconds[group.id] == pytest.approx(sum(seconds[m.id] for m in members) + own)
+        top = sum(v for k, v in seconds.items() if graph.nodes[k].group is None)
+        assert top == pytest.approx(p.attributed, rel=1e-6) or view == "jaxpr"
+
+
+def test_profiling_leaves_no_file_and_no_config_changed(heavy, tmp_path, monkeypatch):
+    t, _ = heavy
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        before = dict(jax.config.values)
+        t.profile(budget=0.05)
+        assert os.listdir(tmp_path) == []
+        assert dict(jax.config.values) == before
+    finally:
+        tempfile.tempdir = None
+    assert not glob.glob(os.path.join(os.getcwd(), "plugins"))
+
+
+def test_a_program_that_did_not_compile_cannot_be_profiled():
+    t = jaxviz.trace(lambda x: x @ jnp.ones((3, 3)), jnp.ones(2))
+    with pytest.raises(ValueError, match="cannot profile .*trace failed"):
+        t.profile()
+
+
+def test_instructions_inside_loops_count_for_the_loop():
+    """A while loop's body runs inside the while instruction: its time is the loop's."""
+    def looped(x):
+        return jax.lax.fori_loop(0, 8, lambda i, v: jnp.tanh(v @ v), x)
+
+    t = jaxviz.trace(looped, jnp.ones((320, 320)) * 0.01)
+    runner = profiling._entry_instructions(parse_hlo(t.hlo_text))
+    entry = {inst.name for inst in parse_hlo(t.hlo_text).entry.instructions}
+    assert set(runner.values()) <= entry
+    p = t.profile(budget=0.2)
+    assert {op.name for op in p.ops} <= entry
+    assert p.ops[0].opcode == "while" and p.ops[0].fraction > 0.5, str(p)
+
+
+def test_overlapping_events_share_the_wall_time_they_cover():
+    events = [jaxviz._compat.ProfiledEvent("a", 1, 0.0, 2.0),
+              jaxviz._compat.ProfiledEvent("b", 2, 1.0, 2.0),
+              jaxviz._compat.ProfiledEvent("c", 1, 5.0, 1.0)]
+    assert profiling._covered(events) == pytest.approx(4.0)
