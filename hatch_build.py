@@ -17,7 +17,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-BUNDLE = ("jaxviz/static/widget.js", "jaxviz/static/page.js")
+BUNDLE = ("jaxviz/static/widget.js", "jaxviz/static/page.js", "jaxviz/static/compare-page.js")
 
 
 class JsBundleHook(BuildHookInterface):

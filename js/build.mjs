@@ -2,6 +2,7 @@
 // the Python package is built):
 //   widget.js  ES module that anywidget loads in notebooks
 //   page.js    plain script for static pages (the .html export, notebooks shown without a kernel)
+//   compare-page.js  the same for a comparison's static page
 // package.json pins d3-interpolate 3.0.1: later releases ship one pre-bundled file that
 // esbuild cannot tree-shake (d3-zoom needs only interpolateZoom; the rest is ~15 KB).
 import * as esbuild from "esbuild";
@@ -33,3 +34,4 @@ const common = {
 
 await esbuild.build({ ...common, entryPoints: [here("./src/widget.js")], format: "esm", outfile: here("../jaxviz/static/widget.js") });
 await esbuild.build({ ...common, entryPoints: [here("./src/page.js")], format: "iife", globalName: "jaxvizStatic", outfile: here("../jaxviz/static/page.js") });
+await esbuild.build({ ...common, entryPoints: [here("./src/compare-page.js")], format: "iife", globalName: "jaxvizStatic", outfile: here("../jaxviz/static/compare-page.js") });

@@ -238,7 +238,7 @@ def comparison_fragment(comparison: "Comparison", view: str = "jaxpr") -> str:
                              view)
     svgs = [state[side]["svg"] for side in ("left", "right")]
     inline = sum(map(len, svgs)) <= INLINE_SVG_LIMIT
-    bundle = _packed_bundle()
+    bundle = _packed_bundle("compare-page.js")
     note = ("The interactive view of this comparison needs JavaScript (in JupyterLab: trust "
             "the notebook, or run the cell)." if bundle else output_state.MISSING_BUNDLE)
     drawings = "".join(f'<div><b>{_esc(name)}</b>{svg if inline else ""}</div>'
@@ -277,9 +277,10 @@ def _esc(value: object) -> str:
 
 
 @functools.cache
-def _packed_bundle() -> str | None:
-    """The static bundle as ``LOADER`` takes it, packed once per process."""
-    code = output_state.bundle("page.js")
+def _packed_bundle(name: str = "page.js") -> str | None:
+    """A static bundle as ``LOADER`` takes it, packed once per process: ``page.js`` for a
+    trace, ``compare-page.js`` for a comparison."""
+    code = output_state.bundle(name)
     return None if code is None else pack(code)
 
 

@@ -5,7 +5,6 @@
 // small script (html.LOADER) that inflates this bundle and the data, both embedded deflated,
 // runs the bundle and calls mount() with the data.
 import { createApp } from "./app.js";
-import { createCompare } from "./compare.js";
 
 /** What a layout is known by: its open groups. */
 const key = (ids) => [...ids].sort().join(" ");
@@ -55,15 +54,8 @@ function inflate(data) {
   return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"))).text();
 }
 
-/** Replace the static block ``box`` by the interactive view of ``state`` (the widget's traits:
- *  a TraceWidget's, or a CompareWidget's, which carries both drawings). */
+/** Replace the static block ``box`` by the interactive view of ``state`` (the widget's traits). */
 export function mount(box, state) {
-  if (state.left !== undefined) {
-    const app = document.createElement("div");
-    box.replaceChildren(app);
-    createCompare(app, { get: (trait) => state[trait], on: () => {}, off: () => {} });
-    return;
-  }
   const svg = box.querySelector("svg");
   // Downloads serialize the drawing shown: Graphviz's SVG, as the .svg export has it.
   if (svg) state.svg = new XMLSerializer().serializeToString(svg);
