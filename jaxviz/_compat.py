@@ -295,3 +295,24 @@ def profiled_events(run: Callable[[], Any]) -> tuple[Any, list[ProfiledEvent]]:
                         str(event.get("name", "")), (event.get("pid"), event.get("tid")),
                         float(event.get("ts", 0.0)) * 1e-6, float(event["dur"]) * 1e-6))
     return result, events
+
+
+def buffer_reports(lowered: Any) -> str | None:
+    """XLA's buffer assignment and live ranges of the optimized program, as text: ``lowered``
+    compiled again with dumps on, into a temporary folder removed at once; None where the
+    backend writes no such dump. (jax 0.7 writes the live ranges into the buffer assignment
+    file; later ones into a file of their own.)"""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="jaxviz-buffers-") as folder:
+        lowered.compile(compiler_options={"xla_dump_to": folder})
+        names = sorted(os.listdir(folder))
+        parts = []
+        for suffix in ("after_optimizations-buffer-assignment.txt",
+                       "after_optimizations-live-range.txt"):
+            found = [name for name in names if name.endswith(suffix)]
+            if found:
+                with open(os.path.join(folder, found[-1]), encoding="utf-8") as report:
+                    parts.append(report.read())
+    return "\n".join(parts) if parts else None

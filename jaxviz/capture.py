@@ -72,6 +72,8 @@ class Capture:
     exceptions: dict[str, BaseException] = field(default_factory=dict)
     #: Wall seconds per stage, as jaxviz saw them.
     durations: dict[str, float] = field(default_factory=dict)
+    #: JAX's ``Lowered`` stage, kept to compile again with XLA's dumps (memory at the peak).
+    lowered: Any = field(default=None, repr=False)
 
 
 def capture(
@@ -104,6 +106,7 @@ def capture(
     lowered = _stage(cap, "lower", traced.lower)
     if lowered is None:
         return cap
+    cap.lowered = lowered
     cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
     compiled = _stage(cap, "compile", lowered.compile)
     if compiled is None:

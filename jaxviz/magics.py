@@ -266,8 +266,8 @@ def _tracing_options(magic: Callable) -> Callable:
         argument("--no-time", dest="time", action="store_false",
                  help="skip timing eager vs jit (timing runs the function many times)"),
         argument("-p", "--profile", action="store_true",
-                 help="profile the ops: where each call's time goes, on both graphs (runs the "
-                      "function under JAX's profiler)"),
+                 help="profile the ops: where each call's time goes, and what is live at the "
+                      "memory peak, on both graphs (runs the function under JAX's profiler)"),
         argument("-b", "--budget", type=_budget, metavar="SECONDS",
                  help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); "
                       "the first call's compile and one warm-up call come on top"),
@@ -592,13 +592,14 @@ def _time(result: jaxviz.Trace, options: argparse.Namespace) -> None:
 
 
 def _profile(result: jaxviz.Trace, options: argparse.Namespace) -> None:
-    """The per-op profile, when asked for and the program compiles."""
+    """The per-op profile and the memory peak, when asked for and the program compiles."""
     if not options.profile or result.errors:
         return
-    try:
-        result.profile()
-    except Exception as exc:  # the rest of the output still shows
-        print(f"jaxtrace: profiling failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    for what, step in (("profiling", result.profile), ("the memory peak", result.peak_memory)):
+        try:
+            step()
+        except Exception as exc:  # the rest of the output still shows
+            print(f"jaxtrace: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _print_errors(result: jaxviz.Trace) -> None:

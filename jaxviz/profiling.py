@@ -3,11 +3,11 @@ up to the jaxpr's equations and the user's lines (``Trace.profile``).
 
 Under ``jax.profiler.trace`` XLA records one event per instruction it runs (XLA:CPU: per
 thunk; GPU: per kernel), named after the HLO instruction. An instruction inside a called
-computation (a while loop's body, a call) counts for the ENTRY instruction that runs it:
-that one's own event when it has one (XLA:CPU times a while loop as a whole), else the sum
-of its callees'. Instructions on different threads may overlap in time; where they do, the
-overlap is shared out, so that what is attributed never exceeds the wall time the events
-cover. Time reaches jaxpr equations through the links, split evenly over the equations an
+computation (a while loop's body, a call) counts for the ENTRY instruction that runs it: an
+ENTRY instruction's time is the wall time that its own events and those of what it runs
+cover (XLA:CPU's event for a while loop covers less than its body's, which run on other
+threads). Instructions on different threads may overlap in time; where they do, the overlap
+is shared out, so that what is attributed never exceeds the wall time the events cover. Time reaches jaxpr equations through the links, split evenly over the equations an
 instruction links to.
 
 Profiling runs the user's function (a fresh jit, as timing does), so it runs only when asked.
@@ -180,21 +180,20 @@ def _attributed(events: list[_compat.ProfiledEvent], module: HloModule, hlo: Gra
                 calls: int, per_call: float) -> list[OpTime]:
     """Seconds per call of each ENTRY instruction (see the module docstring)."""
     top = _entry_instructions(module)
-    own: dict[str, list[_compat.ProfiledEvent]] = defaultdict(list)
-    inner: dict[str, list[_compat.ProfiledEvent]] = defaultdict(list)
+    timed: dict[str, list[_compat.ProfiledEvent]] = defaultdict(list)
     for event in events:
         runner = top.get(event.name)
         if runner is not None:
-            (own if runner == event.name else inner)[runner].append(event)
-    chosen = {name: own.get(name) or inner[name] for name in {*own, *inner}}
-    total = sum(e.seconds for timed in chosen.values() for e in timed)
-    covered = _covered([e for timed in chosen.values() for e in timed])
+            timed[runner].append(event)
+    spans = {name: _covered(mine) for name, mine in timed.items()}
+    total = sum(spans.values())
+    covered = _covered([e for mine in timed.values() for e in mine])
     share = covered / total if total > covered > 0 else 1.0  # overlapping threads
     nodes = {node.params["name"]: node for node in hlo.nodes.values() if "name" in node.params}
     entry = {inst.name: inst for inst in module.entry.instructions}
     ops = []
-    for name, timed in chosen.items():
-        seconds = sum(e.seconds for e in timed) * share / calls
+    for name, span in spans.items():
+        seconds = span * share / calls
         node = nodes.get(name)
         ops.append(OpTime(
             name=name, opcode=entry[name].opcode, seconds=seconds,

@@ -9,6 +9,7 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
+from jaxviz import _compat
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
 from jaxviz.grouping import NewGroup
@@ -19,6 +20,7 @@ from jaxviz.model import Graph, expansion
 from jaxviz.timing import Timing
 
 if TYPE_CHECKING:
+    from jaxviz.memory import PeakMemory
     from jaxviz.profiling import Profile
 
 VIEWS = ("jaxpr", "hlo")
@@ -33,6 +35,7 @@ class Trace:
         self.cache_misses: list = []
         self._timing: Timing | None = None
         self._profile: Profile | None = None
+        self._peak: PeakMemory | None = None
         self._link_report: LinkReport | None = None
         self._linked = False
         self._graphs: dict[str, Graph] = {}
@@ -149,6 +152,26 @@ class Trace:
     def profiled(self) -> "Profile | None":
         """The last result of :meth:`profile` (what the displays show), or None."""
         return self._profile
+
+    def peak_memory(self) -> "PeakMemory":
+        """The buffers live at the memory peak, from XLA's own buffer assignment (see
+        :mod:`jaxviz.memory`): compiles the program again with XLA's dumps on, into a
+        temporary folder removed at once. Does not run the function."""
+        from jaxviz import memory
+
+        cap = self._cap
+        if cap.lowered is None or cap.hlo_text is None:
+            failed = next((s for s in _capture.STAGES if s in cap.errors), "compile")
+            raise ValueError(f"no compiled program to look into: the {failed} stage failed")
+        self._peak = memory.peak_memory(_compat.buffer_reports(cap.lowered), self.graph("hlo"),
+                                        cap.memory, cap.device,
+                                        lambda view: self.graph(view, linked=False))
+        return self._peak
+
+    @property
+    def memory_at_peak(self) -> "PeakMemory | None":
+        """The last result of :meth:`peak_memory` (what the displays show), or None."""
+        return self._peak
 
     # -- graphs --------------------------------------------------------------------------
 

@@ -12,8 +12,14 @@ import jax.numpy as jnp
 import pytest
 
 import jaxviz
-from jaxviz import profiling
+from jaxviz import _compat, profiling
 from jaxviz.hlo import parse_hlo
+from jaxviz.model import Graph
+
+#: jaxlib's older CPU runtime records no event per instruction (0.7's has only the whole
+#: executable's): there, profiles say so, and the tests of attribution cannot run.
+op_events = pytest.mark.skipif(_compat.JAX_VERSION < (0, 8),
+                               reason="this jaxlib's CPU runtime records no per-op events")
 
 
 def matmul_heavy(a, b, c):
@@ -35,6 +41,7 @@ def dot_node(t, view):
     return dot
 
 
+@op_events
 def test_one_matmul_takes_most_of_the_time_at_its_instruction_equation_and_line(heavy):
     t, p = heavy
     assert p.measured and p.calls >= profiling.MIN_CALLS
@@ -51,6 +58,7 @@ def test_one_matmul_takes_most_of_the_time_at_its_instruction_equation_and_line(
     assert "the dot" in line.code
 
 
+@op_events
 def test_coverage_is_most_of_the_call_and_never_more(heavy):
     _, p = heavy
     assert 0.5 <= p.coverage <= 1.05, str(p)
@@ -59,6 +67,7 @@ def test_coverage_is_most_of_the_call_and_never_more(heavy):
     assert "attributed to ops" in p.sentence()
 
 
+@op_events
 def test_a_group_holds_the_sum_of_its_members():
     """Open or closed, a group says the same: the seconds of what it holds."""
     def layers(x, w):
@@ -103,6 +112,7 @@ def test_a_program_that_did_not_compile_cannot_be_profiled():
         t.profile()
 
 
+@op_events
 def test_instructions_inside_loops_count_for_the_loop():
     """A while loop's body runs inside the while instruction: its time is the loop's."""
     def looped(x):
@@ -115,6 +125,17 @@ def test_instructions_inside_loops_count_for_the_loop():
     p = t.profile(budget=0.2)
     assert {op.name for op in p.ops} <= entry
     assert p.ops[0].opcode == "while" and p.ops[0].fraction > 0.5, str(p)
+
+
+def test_without_per_op_events_nothing_is_shown_as_measured():
+    """What a backend without per-op events gets: no ops, no zeros, and a sentence saying so."""
+    t = jaxviz.trace(lambda x: jnp.sin(x) * 2, jnp.ones(8))
+    module = parse_hlo(t.hlo_text)
+    assert profiling._attributed([], module, t.graph("hlo"), calls=3, per_call=1e-3) == []
+    p = profiling.Profile(device="cpu", per_call=1e-3, unprofiled_per_call=1e-3, attributed=0.0,
+                          ops=[], calls=3, elapsed=0.1, _graphs=lambda view: Graph(view))
+    assert not p.measured and "recorded no per-op events" in p.sentence()
+    assert p.to_dict()["ops"] == [] and p.by_line() == {} and p.by_node("hlo") == {}
 
 
 def test_overlapping_events_share_the_wall_time_they_cover():

@@ -66,6 +66,8 @@ def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]
         "texts": texts(trace, text_limit) if text_limit else None,
         "timing": trace.timing.to_dict() if trace.timing is not None else None,
         "profile": trace.profiled.to_dict() if trace.profiled is not None else None,
+        "memory_peak": (trace.memory_at_peak.to_dict() if trace.memory_at_peak is not None
+                        else None),
         "legend": [[category, colour, name] for category, (colour, name) in CATEGORY_COLORS.items()],
         "views": notes,
     }
@@ -174,12 +176,13 @@ def view_state(trace: "Trace", view: str, expand: object = None,
     for k, finding in enumerate(mine):
         for node_id in finding.node_ids:
             concerns[shown.stand_in[node_id]][k] = None
-    profiled = trace.profiled
+    profiled, peak = trace.profiled, trace.memory_at_peak
     nodes, hidden, sources = node_index(
         graph, shown, linked_to,
         trace.dead_nodes if view == "jaxpr" else frozenset(),
         {node_id: list(ks) for node_id, ks in concerns.items()},
-        profiled.by_node(view) if profiled is not None and profiled.measured else None)
+        {"seconds": profiled.by_node(view) if profiled is not None and profiled.measured else {},
+         "bytes": peak.by_node(view) if peak is not None else {}})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
     return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
@@ -206,7 +209,7 @@ def folded_note(graph: Graph, drawn: int) -> str:
 
 def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
                dead: frozenset[str] = frozenset(), concerns: dict[str, list[int]] | None = None,
-               seconds: dict[str, float] | None = None,
+               measured: dict[str, dict[str, float]] | None = None,
                ) -> tuple[dict[str, dict], list[list], list[list]]:
     """What the browser needs about the nodes, sized by what is drawn, not by the program.
 
@@ -216,8 +219,8 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
        the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more),
        removed (true for ``dead`` nodes: code XLA removed), findings (indices of the
        findings about it or, for a closed group, about nodes inside it, from
-       ``concerns``), seconds (per call, from a profile: ``seconds``, by node; left out
-       where none was attributed), and source.
+       ``concerns``), seconds (per call, from a profile) and bytes (live at the memory
+       peak), by node from ``measured`` (left out where none was attributed), and source.
     2. Search entries for the nodes hidden in closed groups, alike ones merged:
        [closed group standing for them, op, label, source, how many].
     3. The source lines [file, line, function, code, place in the user's words] that
@@ -254,7 +257,7 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
                     "outputs": flows["outputs"].get(node_id),
                     "size": graph.leaf_counts.get(node_id), "removed": node_id in dead,
                     "findings": concerns.get(node_id),
-                    "seconds": (seconds or {}).get(node_id)}
+                    **{key: values.get(node_id) for key, values in (measured or {}).items()}}
         entry.update((key, value) for key, value in optional.items() if value)
         if node.source:
             entry["source"] = source_of(node)

@@ -41,8 +41,9 @@ def summary(trace: "Trace") -> str:
         lines.extend("  " + line for line in str(finding).splitlines())
     if trace.timing is not None:
         lines.extend("  " + line for line in str(trace.timing).splitlines())
-    if trace.profiled is not None:
-        lines.extend("  " + line for line in str(trace.profiled).splitlines())
+    for measured in (trace.profiled, trace.memory_at_peak):
+        if measured is not None:
+            lines.extend("  " + line for line in str(measured).splitlines())
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ with messages, and Python answers each one (``js/src/kernel.js`` is the other en
     {"type": "links", "id"}           link both views; the node index then lists counterparts
     {"type": "time", "id"}                                           measure eager vs jit now
     {"type": "profile", "id"}                     profile the ops (the node index gets seconds)
+    {"type": "memory", "id"}          the buffers live at the memory peak (the index gets bytes)
 
     -> {"type": "busy", "id"} at once, then {"type": "done", "id", "error"?} once the traits
        are set, or {"type": "pdf", "id", "filename"} with the PDF bytes as a buffer.
@@ -119,6 +120,8 @@ class TraceWidget(Answering, anywidget.AnyWidget):
     timing = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: ``Trace.profiled.to_dict()``, or None while not profiled.
     profile = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    #: ``Trace.memory_at_peak.to_dict()``, or None until asked for.
+    memory_peak = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: [category, colour, name] for every node colour.
     legend = traitlets.List().tag(sync=True)
     #: View name -> None when it can be drawn, else why not.
@@ -180,6 +183,10 @@ class TraceWidget(Answering, anywidget.AnyWidget):
         elif kind == "profile":  # runs it too; the node index then says each box's time
             with self.hold_sync():
                 self.profile = self._trace.profile().to_dict()
+                self._show(self.view, self._drawings.expanded.get(self.view))
+        elif kind == "memory":  # compiles again with XLA's dumps; the index gets bytes
+            with self.hold_sync():
+                self.memory_peak = self._trace.peak_memory().to_dict()
                 self._show(self.view, self._drawings.expanded.get(self.view))
         else:
             raise ValueError(f"unknown request {kind!r}")

@@ -6,7 +6,7 @@ import { h, fill } from "./dom.js";
 import { Tabs } from "./tabs.js";
 import { Kernel, NO_KERNEL } from "./kernel.js";
 import { GraphPanel } from "./graph.js";
-import { headerView, findingsView, timingView, profileView, textsView } from "./panels.js";
+import { headerView, findingsView, timingView, profileView, memoryView, textsView } from "./panels.js";
 
 const GRAPH_TABS = { jaxpr: "jaxpr graph", hlo: "HLO graph" };
 
@@ -65,8 +65,9 @@ export function createApp(el, model) {
   };
   const measure = () => kernel.ask({ type: "time" }, "timing eager vs jit…").catch(() => {});
   const profile = () => kernel.ask({ type: "profile" }, "profiling the ops…").catch(() => {});
-  /** "show in graph" of a profiled op: its box in the view shown (the HLO view's, or in the
-   * jaxpr view the first equation it links to). */
+  const peak = () => kernel.ask({ type: "memory" }, "reading XLA's buffer assignment…").catch(() => {});
+  /** "show in graph" of a profiled op or a buffer: its box in the view shown (the HLO
+   * view's, or in the jaxpr view the first equation it links to). */
   const showOp = (op) => {
     const view = model.get("view") === "jaxpr" && op.jaxpr_node ? "jaxpr" : "hlo";
     tabs.select(view);
@@ -98,9 +99,10 @@ export function createApp(el, model) {
       fill(panels.findings, findingsView(findings, showFinding));
       tabs.setLabel("findings", findings.length ? `findings (${findings.length})` : "findings");
     }
-    if ([changed("timing"), changed("profile")].some(Boolean)) {
+    if ([changed("timing"), changed("profile"), changed("memory_peak")].some(Boolean)) {
       fill(panels.timing, timingView(model.get("timing"), kernel.live && measure),
-        profileView(model.get("profile"), kernel.live && profile, showOp));
+        profileView(model.get("profile"), kernel.live && profile, showOp),
+        memoryView(model.get("memory_peak"), kernel.live && peak, showOp));
     }
     if (changed("texts")) {
       const texts = model.get("texts");

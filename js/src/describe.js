@@ -7,7 +7,8 @@
 //    links?: [[id, label]] in the other view, more_links?: how many more,
 //    removed?: true for code XLA removed,
 //    findings?: [indices into the findings],
-//    seconds?: per call, from a profile (a group: what it holds)}
+//    seconds?: per call, from a profile (a group: what it holds),
+//    bytes?: what it made that is live at the memory peak}
 
 export const REMOVED_TEXT = "removed by XLA: no output needs it";
 
@@ -56,4 +57,17 @@ export function seconds(value) {
     if (value * scale >= 1) return `${Number((value * scale).toPrecision(3))} ${unit}`;
   }
   return `${Number((value * 1e9).toPrecision(3))} ns`;
+}
+
+/** "2.1 MiB live at the memory peak". */
+export function memoryText(node) {
+  return node.bytes ? `${bytes(node.bytes)} live at the memory peak` : "";
+}
+
+/** "256 KiB", as jaxviz.formatting.format_bytes writes it. */
+export function bytes(value) {
+  for (const [unit, scale] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]]) {
+    if (value >= scale) return `${Number((value / scale).toPrecision(3))} ${unit}`;
+  }
+  return `${value} B`;
 }

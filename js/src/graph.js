@@ -8,12 +8,17 @@ import { Tooltip } from "./tooltip.js";
 import { Details } from "./details.js";
 import { SearchBox, findMatches } from "./search.js";
 import { downloadPng, downloadSvg } from "./exporting.js";
-import { seconds } from "./describe.js";
+import { bytes, seconds } from "./describe.js";
 
 const ZOOM_STEP = 1.25;
-/** The heat scale of "colour by time": no time, then least to most (ColorBrewer OrRd). */
-const NO_TIME = "#f3f4f6";
+/** The heat scale of colouring by time or memory: none, then least to most (ColorBrewer OrRd). */
+const NONE_MEASURED = "#f3f4f6";
 const HEAT = [[255, 247, 236], [253, 187, 132], [215, 48, 31]];
+/** Colourings besides the op kinds: the node index field each reads, and its words. */
+const MEASURES = {
+  seconds: { label: "colour by time", none: "no time measured", unit: (v) => `${seconds(v)} per call (the slowest box drawn)` },
+  bytes: { label: "colour by memory", none: "nothing live at the peak", unit: (v) => `${bytes(v)} live at the peak (the biggest box drawn)` },
+};
 
 export class GraphPanel {
   /** ``root``: the widget's element (wheel zoom is on while focus is inside it).
@@ -53,11 +58,13 @@ export class GraphPanel {
     );
     this.status = h("span", { class: "jv-status", role: "status" });
     this.legend = h("div", { class: "jv-legend", "aria-label": "node colours" });
-    this.heat = false; // colour boxes by their time (a profile), not by op category
-    this.heatButton = h("button", {
-      title: "colour boxes by their share of the run (from the profile)", "aria-pressed": "false",
-      hidden: true, onclick: () => this.toggleHeat(),
-    }, "colour by time");
+    this.heat = null; // colour boxes by a measure (MEASURES), not by op category
+    this.heatButtons = Object.entries(MEASURES).map(([measure, { label }]) => h("button", {
+      title: measure === "seconds" ? "colour boxes by their share of the run (from the profile)"
+        : "colour boxes by what they made that is live at the memory peak",
+      "aria-pressed": "false", hidden: true, "data-measure": measure,
+      onclick: () => this.toggleHeat(measure),
+    }, label));
     const live = kernel.live;
     const button = (label, title, onclick, extra = {}) =>
       h("button", { title, "aria-label": title, onclick, ...extra }, label);
@@ -75,7 +82,7 @@ export class GraphPanel {
         button("+", "zoom in", () => this.view.zoomBy(ZOOM_STEP)),
         button("fit", "fit to view (f)", () => this.view.fit()),
       ),
-      h("span", { class: "jv-group" }, this.expandButtons, this.depthSelect, this.heatButton),
+      h("span", { class: "jv-group" }, this.expandButtons, this.depthSelect, this.heatButtons),
       this.search.el,
       h(
         "span",
@@ -134,26 +141,29 @@ export class GraphPanel {
     this.renderDepths();
   }
 
-  toggleHeat() {
-    this.heat = !this.heat;
+  toggleHeat(measure) {
+    this.heat = this.heat === measure ? null : measure;
     this.paintHeat();
     this.renderLegend();
   }
 
-  /** The boxes' fills: by time on a heat scale (the slowest box drawn is the hottest), or
-   * as Graphviz drew them. */
+  /** The boxes' fills: by a measure on a heat scale (the biggest box drawn is the hottest),
+   * or as Graphviz drew them. A measure's button shows where the node index has it. */
   paintHeat() {
-    this.heatButton.hidden = !Object.values(this.nodes).some((node) => node.seconds);
-    if (this.heatButton.hidden) this.heat = false;
-    this.heatButton.setAttribute("aria-pressed", String(this.heat));
+    for (const button of this.heatButtons) {
+      const measure = button.dataset.measure;
+      button.hidden = !Object.values(this.nodes).some((node) => node[measure]);
+      if (button.hidden && this.heat === measure) this.heat = null;
+      button.setAttribute("aria-pressed", String(this.heat === measure));
+    }
     if (!this.drawing) return;
     const boxes = [...this.drawing.elements].filter(([, el]) => el.classList.contains("node"));
-    this.hottest = Math.max(0, ...boxes.map(([id]) => this.nodes[id].seconds ?? 0));
+    this.hottest = this.heat ? Math.max(0, ...boxes.map(([id]) => this.nodes[id][this.heat] ?? 0)) : 0;
     for (const [id, el] of boxes) {
       for (const shape of el.querySelectorAll(":scope > :is(rect, path, polygon)")) {
         if (shape.getAttribute("fill") === "none") continue;
-        const time = this.nodes[id].seconds;
-        shape.style.fill = !this.heat ? "" : time ? heatColour(time / this.hottest) : NO_TIME;
+        const value = this.heat && this.nodes[id][this.heat];
+        shape.style.fill = !this.heat ? "" : value ? heatColour(value / this.hottest) : NONE_MEASURED;
       }
     }
   }
@@ -170,12 +180,13 @@ export class GraphPanel {
    * time: the heat scale. */
   renderLegend() {
     if (this.heat) {
+      const measure = MEASURES[this.heat];
       fill(
         this.legend,
-        h("span", { class: "jv-key" }, h("i", { style: `background:${NO_TIME}` }), "no time measured"),
+        h("span", { class: "jv-key" }, h("i", { style: `background:${NONE_MEASURED}` }), measure.none),
         h("span", { class: "jv-key jv-heat-key" }, "0",
           h("i", { class: "jv-heat-scale", style: `background:linear-gradient(to right, ${HEAT.map((c) => `rgb(${c})`).join(", ")})` }),
-          `${seconds(this.hottest)} per call (the slowest box drawn)`),
+          measure.unit(this.hottest)),
       );
       return;
     }

@@ -1,6 +1,6 @@
 // The panels around the graph: the header line, findings, timing and program texts.
 import { h } from "./dom.js";
-import { percent, seconds } from "./describe.js";
+import { bytes, percent, seconds } from "./describe.js";
 import { Tabs } from "./tabs.js";
 
 /** Function, device, stage times, cost, stage errors, and what printed while tracing. */
@@ -149,6 +149,45 @@ export function profileView(profile, run, show) {
         h("td", { class: "jv-mono" }, line.source?.code ?? ""),
       )),
     ),
+    again,
+  );
+}
+
+/**
+ * What is live at the memory peak (``Trace.memory_at_peak.to_dict()``): the sentence (checked
+ * against XLA's memory analysis) and the biggest buffers, each with "show in graph"
+ * (``show(buffer)``). ``run``: find them now (null: no kernel).
+ */
+export function memoryView(memory, run, show) {
+  const again = run && h("button", { onclick: run }, memory ? "look again" : "find what is live at the peak");
+  if (!memory) {
+    return h(
+      "div",
+      { class: "jv-memory jv-placeholder" },
+      h("p", {}, "Memory at the peak not looked into: XLA's buffer assignment says which buffers are live there (%%jaxtrace -p, or the button; it compiles the program again)."),
+      again,
+    );
+  }
+  return h(
+    "div",
+    { class: "jv-memory" },
+    h("h4", {}, "memory at the peak"),
+    h("p", {}, memory.sentence),
+    memory.measured && h(
+      "table",
+      { class: "jv-peak-buffers" },
+      h("tr", {}, ["size", "kind", "made by", "line", ""].map((title) => h("th", { scope: "col" }, title))),
+      memory.buffers.map((buffer) => h(
+        "tr",
+        {},
+        h("td", {}, bytes(buffer.bytes)),
+        h("td", {}, buffer.kind),
+        h("td", { class: "jv-mono" }, buffer.name),
+        h("td", {}, buffer.source && h("span", { title: buffer.source.code }, buffer.source.place)),
+        h("td", {}, buffer.hlo_node && h("button", { class: "jv-link", onclick: () => show(buffer) }, "show in graph")),
+      )),
+    ),
+    memory.more > 0 && h("p", { class: "jv-dim" }, `… and ${memory.more} smaller buffers`),
     again,
   );
 }

@@ -1,6 +1,6 @@
 // The hover card over the graph: what a node is, its shapes, and where it came from.
 import { h, fill } from "./dom.js";
-import { REMOVED_TEXT, kindText, shapesText, sourceText, timeText } from "./describe.js";
+import { REMOVED_TEXT, kindText, memoryText, shapesText, sourceText, timeText } from "./describe.js";
 
 export class Tooltip {
   constructor(container) {
@@ -21,6 +21,7 @@ export class Tooltip {
       sourceText(node) && h("div", { class: "jv-dim" }, sourceText(node)),
       code && h("div", { class: "jv-mono jv-code" }, code),
       timeText(node, perCall) && h("div", { class: "jv-time" }, timeText(node, perCall)),
+      memoryText(node) && h("div", { class: "jv-time" }, memoryText(node)),
       hint && h("div", { class: "jv-hint" }, hint),
     );
     this.el.hidden = false;

@@ -92,3 +92,25 @@ def test_the_profile_button_profiles_from_the_widget(guard, args):
     assert widget.profile["measured"] and t.profiled is not None
     page.get_by_role("tab", name="jaxpr graph").click()
     expect(page.get_by_role("button", name="colour by time")).to_be_visible()
+
+
+def test_memory_at_the_peak_lists_the_buffers_and_colours_the_graph(guard, args):
+    t = jaxviz.trace(heavy, *args)
+    widget = open_widget(guard, t)
+    page = guard.page
+    page.get_by_role("tab", name="timing").click()
+    expect(page.locator(".jv-memory")).to_contain_text("not looked into")
+    page.get_by_role("button", name="find what is live at the peak").click()
+    table = page.locator(".jv-peak-buffers")
+    expect(table).to_be_visible(timeout=60_000)
+    expect(page.locator(".jv-memory")).to_contain_text("live at the peak")
+    assert widget.memory_peak["measured"]
+    expect(table).to_contain_text("argument")
+    output = next(b for b in widget.memory_peak["buffers"] if b["jaxpr_node"])
+    table.locator("tr", has_text=output["name"]).first.get_by_role("button", name="show in graph").click()
+    expect(page.locator(".jv-details .jv-time")).to_contain_text("live at the memory peak")
+    toggle = page.get_by_role("button", name="colour by memory")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".jv-legend")).to_contain_text("live at the peak (the biggest box drawn)")
+    expect(page.get_by_role("button", name="colour by time")).to_be_hidden()  # not profiled
