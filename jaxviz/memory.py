@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from jaxviz.formatting import format_bytes
-from jaxviz.model import Graph, SourceLoc
+from jaxviz.model import Graph, SourceLoc, rolled_up
 
 _PEAK = re.compile(r"^\s*Live ranges at \d+ \(peak\):\s*$")
 _LIVE = re.compile(r"^\s+(\S+?)\{[^}]*\}: (\d+) bytes")
@@ -82,14 +82,8 @@ class PeakMemory:
         (in the jaxpr view, a buffer's bytes are split over the equations it links to)."""
         if self._graphs is None:
             raise ValueError("this report has no graphs to map its buffers onto")
-        graph = self._graphs(view)
-        sizes: dict[str, float] = defaultdict(float)
-        for buffer in self.buffers:
-            targets = [buffer.hlo_node] if view == "hlo" else list(buffer.jaxpr_nodes)
-            targets = [t for t in targets if t is not None and t in graph.nodes]
-            for target in targets:
-                for node in (target, *graph.ancestors(target)):
-                    sizes[node] += buffer.bytes / len(targets)
+        sizes = rolled_up(self._graphs(view), (
+            ([b.hlo_node] if view == "hlo" else b.jaxpr_nodes, b.bytes) for b in self.buffers))
         return {node: round(size) for node, size in sizes.items()}
 
     def sentence(self) -> str:

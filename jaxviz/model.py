@@ -144,6 +144,19 @@ class Graph:
         ]
 
 
+def rolled_up(graph: Graph, placed: Iterable[tuple[Iterable[str | None], float]]
+              ) -> dict[str, float]:
+    """Amounts (seconds, bytes) placed on nodes, each split evenly over its nodes (those not
+    in ``graph`` left out), added to each node and to every group around it."""
+    totals: dict[str, float] = defaultdict(float)
+    for targets, amount in placed:
+        targets = [t for t in targets if t is not None and t in graph.nodes]
+        for target in targets:
+            for node in (target, *graph.ancestors(target)):
+                totals[node] += amount / len(targets)
+    return dict(totals)
+
+
 def expansion(graph: Graph, expand: object = None, budget: int = 250) -> frozenset[str]:
     """The set of open groups for an ``expand`` request.
 

@@ -23,7 +23,7 @@ from jaxviz import _compat
 from jaxviz._stderr import silenced_stderr
 from jaxviz.formatting import format_seconds
 from jaxviz.hlo.parse import HloModule
-from jaxviz.model import Graph, SourceLoc
+from jaxviz.model import Graph, SourceLoc, rolled_up
 from jaxviz.timing import run_calls
 
 #: Seconds of profiled calls when the caller gives no budget (the warm-up comes on top).
@@ -101,15 +101,8 @@ class Profile:
         of its members'. A fusion's members hold nothing: its time is the fusion's."""
         if self._graphs is None:
             raise ValueError("this profile has no graphs to map its ops onto")
-        graph = self._graphs(view)
-        seconds: dict[str, float] = defaultdict(float)
-        for op in self.ops:
-            targets = [op.hlo_node] if view == "hlo" else list(op.jaxpr_nodes)
-            targets = [t for t in targets if t is not None and t in graph.nodes]
-            for target in targets:
-                for node in (target, *graph.ancestors(target)):
-                    seconds[node] += op.seconds / len(targets)
-        return dict(seconds)
+        return rolled_up(self._graphs(view), (
+            ([op.hlo_node] if view == "hlo" else op.jaxpr_nodes, op.seconds) for op in self.ops))
 
     def sentence(self) -> str:
         """What the figures cover, in one sentence."""

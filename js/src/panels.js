@@ -102,53 +102,28 @@ export function timingView(timing, measure) {
 
 /**
  * The per-op profile (``Trace.profiled.to_dict()``): what the figures cover, the hottest ops
- * (each with "show in graph": ``show(view, node)``), the hottest lines. ``run``: profile now
- * (null: no kernel).
+ * (each with "show in graph": ``show(op)``), the hottest lines. ``run``: profile now (null:
+ * no kernel).
  */
 export function profileView(profile, run, show) {
   const again = run && h("button", { onclick: run }, profile ? "profile again" : "profile the ops");
   if (!profile) {
-    return h(
-      "div",
-      { class: "jv-profile jv-placeholder" },
-      h("p", {}, "Ops not profiled: profiling runs the function under JAX's profiler (%%jaxtrace -p, or the button) and puts each op's time on the graphs."),
-      again,
-    );
+    return placeholder("jv-profile", "Ops not profiled: profiling runs the function under JAX's profiler (%%jaxtrace -p, or the button) and puts each op's time on the graphs.", again);
   }
-  const place = (source) => source && h("span", { title: source.code }, source.place);
   return h(
     "div",
     { class: "jv-profile" },
     h("h4", {}, `where the time goes · ${profile.calls} calls on ${profile.device}`),
     h("p", {}, profile.sentence),
     profile.warnings.map((warning) => h("div", { class: "jv-warn-line" }, warning)),
-    profile.measured && h(
-      "table",
-      { class: "jv-top-ops" },
-      h("tr", {}, ["share", "per call", "op", "line", ""].map((title) => h("th", { scope: "col" }, title))),
-      profile.ops.map((op) => h(
-        "tr",
-        {},
-        h("td", {}, percent(op.fraction)),
-        h("td", {}, seconds(op.seconds)),
-        h("td", { class: "jv-mono" }, `${op.name} · ${op.opcode}`),
-        h("td", {}, place(op.source)),
-        h("td", {}, op.hlo_node && h("button", { class: "jv-link", onclick: () => show(op) }, "show in graph")),
-      )),
-    ),
-    profile.measured && h(
-      "table",
-      { class: "jv-top-lines" },
-      h("tr", {}, ["share", "per call", "line", "code"].map((title) => h("th", { scope: "col" }, title))),
-      profile.lines.map((line) => h(
-        "tr",
-        {},
-        h("td", {}, percent(line.fraction)),
-        h("td", {}, seconds(line.seconds)),
-        h("td", {}, line.source ? line.source.place : "no source line"),
-        h("td", { class: "jv-mono" }, line.source?.code ?? ""),
-      )),
-    ),
+    profile.measured && table("jv-top-ops", ["share", "per call", "op", "line", ""], profile.ops.map((op) => [
+      percent(op.fraction), seconds(op.seconds), h("span", { class: "jv-mono" }, `${op.name} · ${op.opcode}`),
+      place(op.source), op.hlo_node && showButton(() => show(op)),
+    ])),
+    profile.measured && table("jv-top-lines", ["share", "per call", "line", "code"], profile.lines.map((line) => [
+      percent(line.fraction), seconds(line.seconds), line.source ? line.source.place : "no source line",
+      h("span", { class: "jv-mono" }, line.source?.code ?? ""),
+    ])),
     again,
   );
 }
@@ -161,35 +136,42 @@ export function profileView(profile, run, show) {
 export function memoryView(memory, run, show) {
   const again = run && h("button", { onclick: run }, memory ? "look again" : "find what is live at the peak");
   if (!memory) {
-    return h(
-      "div",
-      { class: "jv-memory jv-placeholder" },
-      h("p", {}, "Memory at the peak not looked into: XLA's buffer assignment says which buffers are live there (%%jaxtrace -p, or the button; it compiles the program again)."),
-      again,
-    );
+    return placeholder("jv-memory", "Memory at the peak not looked into: XLA's buffer assignment says which buffers are live there (%%jaxtrace -p, or the button; it compiles the program again).", again);
   }
   return h(
     "div",
     { class: "jv-memory" },
     h("h4", {}, "memory at the peak"),
     h("p", {}, memory.sentence),
-    memory.measured && h(
-      "table",
-      { class: "jv-peak-buffers" },
-      h("tr", {}, ["size", "kind", "made by", "line", ""].map((title) => h("th", { scope: "col" }, title))),
-      memory.buffers.map((buffer) => h(
-        "tr",
-        {},
-        h("td", {}, bytes(buffer.bytes)),
-        h("td", {}, buffer.kind),
-        h("td", { class: "jv-mono" }, buffer.name),
-        h("td", {}, buffer.source && h("span", { title: buffer.source.code }, buffer.source.place)),
-        h("td", {}, buffer.hlo_node && h("button", { class: "jv-link", onclick: () => show(buffer) }, "show in graph")),
-      )),
-    ),
+    memory.measured && table("jv-peak-buffers", ["size", "kind", "made by", "line", ""], memory.buffers.map((buffer) => [
+      bytes(buffer.bytes), buffer.kind, h("span", { class: "jv-mono" }, buffer.name), place(buffer.source),
+      buffer.hlo_node && showButton(() => show(buffer)),
+    ])),
     memory.more > 0 && h("p", { class: "jv-dim" }, `… and ${memory.more} smaller buffers`),
     again,
   );
+}
+
+function placeholder(cls, text, button) {
+  return h("div", { class: `${cls} jv-placeholder` }, h("p", {}, text), button);
+}
+
+/** A table: a header row of ``titles``, then one row per list of cells. */
+function table(cls, titles, rows) {
+  return h(
+    "table",
+    { class: cls },
+    h("tr", {}, titles.map((title) => h("th", { scope: "col" }, title))),
+    rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell)))),
+  );
+}
+
+function place(source) {
+  return source && h("span", { title: source.code }, source.place);
+}
+
+function showButton(onclick) {
+  return h("button", { class: "jv-link", onclick }, "show in graph");
 }
 
 function ratio(value) {
