@@ -7,12 +7,14 @@
 
 from jaxviz.compare import Comparison, compare
 from jaxviz.findings import Finding
+from jaxviz.memory import Buffer, PeakMemory
 from jaxviz.model import Edge, Graph, Node, SourceLoc
+from jaxviz.profiling import OpTime, Profile
 from jaxviz.timing import Measurement, Timing
 from jaxviz.trace import Trace, trace
 
-__all__ = ["Comparison", "Edge", "Finding", "Graph", "Measurement", "Node", "SourceLoc", "Timing",
-           "Trace", "compare", "trace"]
+__all__ = ["Buffer", "Comparison", "Edge", "Finding", "Graph", "Measurement", "Node", "OpTime",
+           "PeakMemory", "Profile", "SourceLoc", "Timing", "Trace", "compare", "trace"]
 __version__ = "0.1.0"
 
 
