@@ -72,8 +72,6 @@ class Capture:
     exceptions: dict[str, BaseException] = field(default_factory=dict)
     #: Wall seconds per stage, as jaxviz saw them.
     durations: dict[str, float] = field(default_factory=dict)
-    #: JAX's ``Lowered`` stage, kept to compile again with XLA's dumps (memory at the peak).
-    lowered: Any = field(default=None, repr=False)
 
 
 def capture(
@@ -106,7 +104,6 @@ def capture(
     lowered = _stage(cap, "lower", traced.lower)
     if lowered is None:
         return cap
-    cap.lowered = lowered
     cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
     compiled = _stage(cap, "compile", lowered.compile)
     if compiled is None:
@@ -115,6 +112,16 @@ def capture(
     cap.cost = _cost(compiled)
     cap.memory = _memory(compiled)
     return cap
+
+
+def lower_again(cap: Capture) -> Any:
+    """JAX's ``Lowered`` for the captured call, traced and lowered anew as ``capture`` did
+    (what the function prints while traced is dropped): to compile again with other options
+    (XLA's dumps, for the memory peak). Kept by no Trace: it holds the whole program."""
+    call = jitting.prepare(cap.fn, cap.args, cap.kwargs, cap.static_argnums or None,
+                           cap.static_argnames or None)
+    with contextlib.redirect_stdout(io.StringIO()), scoped_modules((call.args, call.kwargs)):
+        return call.trace().lower()
 
 
 def _stage(cap: Capture, stage: str, step: Callable[[], Any]) -> Any:

@@ -24,6 +24,14 @@ def format_count(value: float) -> str:
     return f"{value:g}"
 
 
+def format_rate(per_second: float, unit: str = "FLOP") -> str:
+    """``12.3 GFLOP/s``, ``3.1 GB/s``."""
+    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if per_second >= scale:
+            return f"{per_second / scale:.3g} {prefix}{unit}/s"
+    return f"{per_second:.3g} {unit}/s"
+
+
 def format_bytes(value: float) -> str:
     for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if value >= scale:

@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 from jaxviz import _compat
 from jaxviz._stderr import silenced_stderr
-from jaxviz.formatting import format_seconds
+from jaxviz.formatting import format_rate, format_seconds
+from jaxviz.hlo.cost import op_cost
 from jaxviz.hlo.parse import HloModule
 from jaxviz.model import Graph, SourceLoc, rolled_up
 from jaxviz.timing import run_calls
@@ -53,9 +54,18 @@ class OpTime:
     hlo_node: str | None
     jaxpr_nodes: tuple[str, ...]
     source: SourceLoc | None
-    #: XLA's cost analysis gives whole programs only: None unless it gives this op's.
+    #: Its FLOPs and the bytes it reads and writes, estimated from shapes (hlo/cost.py: XLA's
+    #: cost analysis gives whole programs only); None where it cannot tell.
     flops: float | None = None
     bytes: float | None = None
+
+    @property
+    def rates(self) -> str:
+        """"12.3 GFLOP/s · 3.1 GB/s", as far as the figures go ("" without time)."""
+        if not self.seconds:
+            return ""
+        return " · ".join(format_rate(amount / self.seconds, unit) for amount, unit in
+                          ((self.flops, "FLOP"), (self.bytes, "B")) if amount)
 
 
 @dataclass
@@ -96,13 +106,15 @@ class Profile:
         ordered = sorted(lines.items(), key=lambda item: -item[1])
         return {line: (seconds, seconds / self.per_call) for line, seconds in ordered}
 
-    def by_node(self, view: str = "hlo") -> dict[str, float]:
+    def by_node(self, view: str = "hlo", measure: str = "seconds") -> dict[str, float]:
         """Node id -> seconds per call in ``view`` ("hlo" or "jaxpr"); a group holds the sum
-        of its members'. A fusion's members hold nothing: its time is the fusion's."""
+        of its members'. A fusion's members hold nothing: its time is the fusion's.
+        ``measure``: "flops" or "bytes" instead (the ops' estimates)."""
         if self._graphs is None:
             raise ValueError("this profile has no graphs to map its ops onto")
         return rolled_up(self._graphs(view), (
-            ([op.hlo_node] if view == "hlo" else op.jaxpr_nodes, op.seconds) for op in self.ops))
+            ([op.hlo_node] if view == "hlo" else op.jaxpr_nodes, getattr(op, measure) or 0.0)
+            for op in self.ops))
 
     def sentence(self) -> str:
         """What the figures cover, in one sentence."""
@@ -118,8 +130,9 @@ class Profile:
         width = max((len(op.name) for op in self.ops[:TOP]), default=0)
         for op in self.ops[:TOP]:
             where = f"  {op.source}" if op.source else ""
+            rates = f"  ({op.rates})" if op.rates else ""
             lines.append(f"  {op.fraction:>4.0%}  {format_seconds(op.seconds):>9}  "
-                         f"{op.name:<{width}}  {op.opcode}{where}")
+                         f"{op.name:<{width}}  {op.opcode}{rates}{where}")
         lines += [f"  ! {warning}" for warning in self.warnings]
         return "\n".join(lines)
 
@@ -134,7 +147,7 @@ class Profile:
             "coverage": self.coverage, "calls": self.calls, "measured": self.measured,
             "sentence": self.sentence(), "warnings": list(self.warnings),
             "ops": [{"name": op.name, "opcode": op.opcode, "seconds": op.seconds,
-                     "fraction": op.fraction, "hlo_node": op.hlo_node,
+                     "fraction": op.fraction, "rates": op.rates, "hlo_node": op.hlo_node,
                      "jaxpr_node": op.jaxpr_nodes[0] if op.jaxpr_nodes else None,
                      "source": place(op.source)} for op in self.ops[:TOP]],
             "lines": [{"source": place(line), "seconds": seconds, "fraction": fraction}
@@ -188,12 +201,14 @@ def _attributed(events: list[_compat.ProfiledEvent], module: HloModule, hlo: Gra
     for name, span in spans.items():
         seconds = span * share / calls
         node = nodes.get(name)
+        flops, moved = op_cost(module, entry[name])
         ops.append(OpTime(
             name=name, opcode=entry[name].opcode, seconds=seconds,
             fraction=seconds / per_call if per_call else 0.0,
             hlo_node=node.id if node is not None else None,
             jaxpr_nodes=tuple(node.links) if node is not None else (),
-            source=node.source if node is not None else None))
+            source=node.source if node is not None else None,
+            flops=flops or None, bytes=moved or None))
     ops.sort(key=lambda op: -op.seconds)
     return ops
 

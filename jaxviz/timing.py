@@ -31,6 +31,7 @@ import jax
 
 from jaxviz import _gc, jitting
 from jaxviz.capture import describe_device
+from jaxviz.formatting import format_rate
 
 #: Seconds of steady-state measuring when the caller gives no budget.
 DEFAULT_BUDGET = 3.0
@@ -215,14 +216,6 @@ def format_time(seconds: float) -> str:
 def format_ratio(ratio: float) -> str:
     """``1,240×`` or ``1.62×``."""
     return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
-
-
-def format_rate(flops_per_second: float) -> str:
-    """``12.3 GFLOP/s``."""
-    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if flops_per_second >= scale:
-            return f"{flops_per_second / scale:.3g} {prefix}FLOP/s"
-    return f"{flops_per_second:.3g} FLOP/s"
 
 
 # -- measuring -----------------------------------------------------------------------------

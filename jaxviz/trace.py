@@ -155,15 +155,16 @@ class Trace:
 
     def peak_memory(self) -> "PeakMemory":
         """The buffers live at the memory peak, from XLA's own buffer assignment (see
-        :mod:`jaxviz.memory`): compiles the program again with XLA's dumps on, into a
-        temporary folder removed at once. Does not run the function."""
+        :mod:`jaxviz.memory`): traces, lowers and compiles the program again, with XLA's
+        dumps on, into a temporary folder removed at once. Does not run the function."""
         from jaxviz import memory
 
         cap = self._cap
-        if cap.lowered is None or cap.hlo_text is None:
+        if cap.hlo_text is None:
             failed = next((s for s in _capture.STAGES if s in cap.errors), "compile")
             raise ValueError(f"no compiled program to look into: the {failed} stage failed")
-        self._peak = memory.peak_memory(_compat.buffer_reports(cap.lowered), self.graph("hlo"),
+        report = _compat.buffer_reports(_capture.lower_again(cap))
+        self._peak = memory.peak_memory(report, self.graph("hlo"),
                                         cap.memory, cap.device,
                                         lambda view: self.graph(view, linked=False))
         return self._peak

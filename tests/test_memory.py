@@ -60,14 +60,16 @@ def test_by_node_puts_the_bytes_on_both_graphs(traced):
         assert placed and abs(top - sum(b.bytes for b in placed)) <= len(peak.buffers)
 
 
-def test_looking_leaves_no_file_and_runs_nothing(tmp_path, monkeypatch):
+def test_looking_leaves_no_file_and_runs_nothing(tmp_path, monkeypatch, capsys):
     ran = []
 
     def watched(x):
-        ran.append(1)  # runs while tracing only
+        print("traced")  # while tracing: captured the first time, dropped the second
+        jax.debug.callback(lambda: ran.append(1))  # only when the program runs
         return x * 2
 
     t = jaxviz.trace(watched, jnp.ones(8))
+    assert t.trace_stdout == "traced\n"
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     tempfile.tempdir = None
     try:
@@ -76,7 +78,8 @@ def test_looking_leaves_no_file_and_runs_nothing(tmp_path, monkeypatch):
         assert os.listdir(tmp_path) == [] and dict(jax.config.values) == before
     finally:
         tempfile.tempdir = None
-    assert ran == [1] and t.memory_at_peak is not None
+    assert ran == [] and t.memory_at_peak is not None
+    assert capsys.readouterr().out == ""
 
 
 def test_a_program_that_did_not_compile_has_no_peak():

@@ -143,3 +143,26 @@ def test_overlapping_events_share_the_wall_time_they_cover():
               jaxviz._compat.ProfiledEvent("b", 2, 1.0, 2.0),
               jaxviz._compat.ProfiledEvent("c", 1, 5.0, 1.0)]
     assert profiling._covered(events) == pytest.approx(4.0)
+
+
+def test_each_op_has_its_cost_estimated_from_shapes(heavy):
+    """A dot's FLOPs are 2·M·N·K, its bytes its operands and result; over the program they
+    agree with XLA's own cost analysis (which gives totals only)."""
+    from jaxviz.hlo.cost import op_cost
+
+    t, _ = heavy
+    module = parse_hlo(t.hlo_text)
+    costs = [op_cost(module, inst) for inst in module.entry.instructions]
+    flops = sum(f for f, _ in costs)
+    assert abs(flops - t.cost["flops"]) <= 0.05 * t.cost["flops"]
+    dot = max(module.entry.instructions, key=lambda inst: op_cost(module, inst)[0])
+    assert op_cost(module, dot) == (2 * 384 ** 3, 3 * 384 * 384 * 4)
+
+
+@op_events
+def test_the_hottest_op_says_how_fast_it_ran(heavy):
+    _, p = heavy
+    hottest = p.ops[0]
+    assert hottest.flops == 2 * 384 ** 3 and hottest.bytes == 3 * 384 * 384 * 4
+    assert "FLOP/s · " in hottest.rates and hottest.rates.endswith("B/s")
+    assert hottest.rates in str(p) and p.to_dict()["ops"][0]["rates"] == hottest.rates

@@ -181,7 +181,9 @@ def view_state(trace: "Trace", view: str, expand: object = None,
         graph, shown, linked_to,
         trace.dead_nodes if view == "jaxpr" else frozenset(),
         {node_id: list(ks) for node_id, ks in concerns.items()},
-        {"seconds": profiled.by_node(view) if profiled is not None and profiled.measured else {},
+        {**({"seconds": profiled.by_node(view), "flops": profiled.by_node(view, "flops"),
+             "traffic": profiled.by_node(view, "bytes")}
+            if profiled is not None and profiled.measured else {}),
          "bytes": peak.by_node(view) if peak is not None else {}})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
     return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
@@ -219,8 +221,9 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
        the nodes of the ``other`` view (the first LINK_LIMIT; more_links: how many more),
        removed (true for ``dead`` nodes: code XLA removed), findings (indices of the
        findings about it or, for a closed group, about nodes inside it, from
-       ``concerns``), seconds (per call, from a profile) and bytes (live at the memory
-       peak), by node from ``measured`` (left out where none was attributed), and source.
+       ``concerns``), seconds (per call, from a profile, with the ops' estimated flops
+       and traffic, bytes read and written) and bytes (live at the memory peak), by node
+       from ``measured`` (left out where none was attributed), and source.
     2. Search entries for the nodes hidden in closed groups, alike ones merged:
        [closed group standing for them, op, label, source, how many].
     3. The source lines [file, line, function, code, place in the user's words] that

@@ -7,7 +7,8 @@
 //    links?: [[id, label]] in the other view, more_links?: how many more,
 //    removed?: true for code XLA removed,
 //    findings?: [indices into the findings],
-//    seconds?: per call, from a profile (a group: what it holds),
+//    seconds?: per call, from a profile (a group: what it holds), flops?, traffic?: the
+//    ops' estimated FLOPs and bytes read and written,
 //    bytes?: what it made that is live at the memory peak}
 
 export const REMOVED_TEXT = "removed by XLA: no output needs it";
@@ -40,10 +41,21 @@ export function kindText(node) {
   return node.kind === "op" ? node.op : node.kind;
 }
 
-/** "31% of the run · 0.42 ms per call", from a profile (``perCall``: seconds per call). */
+/** "31% of the run · 0.42 ms per call · 12.3 GFLOP/s · 3.1 GB/s", from a profile
+ *  (``perCall``: seconds per call). */
 export function timeText(node, perCall) {
   if (!node.seconds || !perCall) return "";
-  return `${percent(node.seconds / perCall)} of the run · ${seconds(node.seconds)} per call`;
+  const rates = [[node.flops, "FLOP/s"], [node.traffic, "B/s"]]
+    .filter(([amount]) => amount).map(([amount, unit]) => ` · ${rate(amount / node.seconds)}${unit}`);
+  return `${percent(node.seconds / perCall)} of the run · ${seconds(node.seconds)} per call${rates.join("")}`;
+}
+
+/** "12.3 G" of "12.3 GFLOP/s", as jaxviz.formatting.format_rate writes it. */
+function rate(value) {
+  for (const [suffix, scale] of [["T", 1e12], ["G", 1e9], ["M", 1e6], ["k", 1e3]]) {
+    if (value >= scale) return `${Number((value / scale).toPrecision(3))} ${suffix}`;
+  }
+  return `${Number(value.toPrecision(3))} `;
 }
 
 /** "31%" (or "<1%"). */

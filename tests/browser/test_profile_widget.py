@@ -50,7 +50,7 @@ def test_the_timing_tab_lists_the_hottest_ops_and_shows_them_in_the_graph(guard,
     # The widget starts on the jaxpr view: the op's equation is selected there.
     expect(page.get_by_role("tab", name="jaxpr graph")).to_have_attribute("aria-selected", "true")
     expect(page.locator(".jv-details h3")).to_contain_text("dot_general")
-    expect(page.locator(".jv-details .jv-time")).to_contain_text(re.compile(r"\d+% of the run · .+ per call"))
+    expect(page.locator(".jv-details .jv-time")).to_contain_text(re.compile(r"\d+% of the run · .+ per call · .+ GFLOP/s · .+B/s"))
 
 
 def test_colour_by_time_recolours_the_boxes_and_shows_the_scale(guard, args):
