@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -92,15 +93,17 @@ def test_a_group_holds_the_sum_of_its_members():
         assert top == pytest.approx(p.attributed, rel=1e-6) or view == "jaxpr"
 
 
-def test_profiling_leaves_no_file_and_no_config_changed(heavy, tmp_path, monkeypatch):
+def test_profiling_leaves_no_file_thread_or_config_changed(heavy, tmp_path, monkeypatch):
     t, _ = heavy
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     tempfile.tempdir = None  # re-read TMPDIR
     try:
         before = dict(jax.config.values)
+        threads = threading.active_count()
         t.profile(budget=0.05)
         assert os.listdir(tmp_path) == []
         assert dict(jax.config.values) == before
+        assert threading.active_count() == threads
     finally:
         tempfile.tempdir = None
     assert not glob.glob(os.path.join(os.getcwd(), "plugins"))
