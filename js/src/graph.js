@@ -16,8 +16,8 @@ const NONE_MEASURED = "#f3f4f6";
 const HEAT = [[255, 247, 236], [253, 187, 132], [215, 48, 31]];
 /** Colourings besides the op kinds: the node index field each reads, and its words. */
 const MEASURES = {
-  seconds: { label: "colour by time", none: "no time measured", unit: (v) => `${seconds(v)} per call (the slowest box drawn)` },
-  bytes: { label: "colour by memory", none: "nothing live at the peak", unit: (v) => `${bytes(v)} live at the peak (the biggest box drawn)` },
+  seconds: { label: "colour by time", none: "no time measured", unit: (v) => `${seconds(v)} per call (the slowest op drawn; a group past it shows at the top)` },
+  bytes: { label: "colour by memory", none: "nothing live at the peak", unit: (v) => `${bytes(v)} live at the peak (the biggest op drawn; a group past it shows at the top)` },
 };
 
 export class GraphPanel {
@@ -158,7 +158,9 @@ export class GraphPanel {
     }
     if (!this.drawing) return;
     const boxes = [...this.drawing.elements].filter(([, el]) => el.classList.contains("node"));
-    this.hottest = this.heat ? Math.max(0, ...boxes.map(([id]) => this.nodes[id][this.heat] ?? 0)) : 0;
+    // The scale ends at the biggest op drawn: closed groups hold many, and would pale them all.
+    const values = (kinds) => boxes.filter(([id]) => kinds(this.nodes[id].kind)).map(([id]) => this.nodes[id][this.heat] ?? 0);
+    this.hottest = this.heat ? Math.max(0, ...values((kind) => kind !== "group")) || Math.max(0, ...values(() => true)) : 0;
     for (const [id, el] of boxes) {
       for (const shape of el.querySelectorAll(":scope > :is(rect, path, polygon)")) {
         if (shape.getAttribute("fill") === "none") continue;

@@ -63,12 +63,12 @@ def test_colour_by_time_recolours_the_boxes_and_shows_the_scale(guard, args):
     toggle.click()
     expect(toggle).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".jv-legend .jv-heat-scale")).to_be_visible()
-    expect(page.locator(".jv-legend")).to_contain_text("per call (the slowest box drawn)")
+    expect(page.locator(".jv-legend")).to_contain_text("per call (the slowest op drawn")
     heated = fills(page)
     assert heated != before
     (dot,) = t.graph("jaxpr").find(op="dot_general")
     hot = page.locator(f'.jv-canvas g[data-node="{dot.id}"] > rect').evaluate("e => getComputedStyle(e).fill")
-    assert hot == "rgb(215, 48, 31)"  # the slowest box drawn: the top of the scale
+    assert hot == "rgb(215, 48, 31)"  # the slowest op drawn: the top of the scale
     page.locator(f'.jv-canvas g[data-node="{dot.id}"]').hover()
     expect(page.locator(".jv-tooltip .jv-time")).to_contain_text("of the run")
     toggle.click()
@@ -112,5 +112,5 @@ def test_memory_at_the_peak_lists_the_buffers_and_colours_the_graph(guard, args)
     toggle = page.get_by_role("button", name="colour by memory")
     toggle.click()
     expect(toggle).to_have_attribute("aria-pressed", "true")
-    expect(page.locator(".jv-legend")).to_contain_text("live at the peak (the biggest box drawn)")
+    expect(page.locator(".jv-legend")).to_contain_text("live at the peak (the biggest op drawn")
     expect(page.get_by_role("button", name="colour by time")).to_be_hidden()  # not profiled
