@@ -265,9 +265,6 @@ def _tracing_options(magic: Callable) -> Callable:
                                       ".html); repeatable"),
         argument("--no-time", dest="time", action="store_false",
                  help="skip timing eager vs jit (timing runs the function many times)"),
-        argument("-p", "--profile", action="store_true",
-                 help="profile the ops: where each call's time goes, and what is live at the "
-                      "memory peak, on both graphs (runs the function under JAX's profiler)"),
         argument("-b", "--budget", type=_budget, metavar="SECONDS",
                  help="seconds of steady-state timing (default: %%config JaxViz.budget, 3); "
                       "the first call's compile and one warm-up call come on top"),
@@ -289,6 +286,9 @@ class JaxTraceMagics(Magics):
     @no_var_expand  # CALL is Python: {..} and $x must reach it untouched
     @magic_arguments()
     @_tracing_options
+    @argument("-p", "--profile", action="store_true",
+              help="profile the ops: where each call's time goes, and what is live at the "
+                   "memory peak, on both graphs (runs the function under JAX's profiler)")
     @argument("-x", "--expand", type=_expand, metavar="all|none|DEPTH",
               help="which groups of the exported graph are open")
     @argument("-o", "--output", type=_variable_name, metavar="NAME",
@@ -365,7 +365,6 @@ class JaxTraceMagics(Magics):
                 return None
             result.cache_misses = cache_misses
             _time(result, options)
-            _profile(result, options)
             _print_errors(result)
             traces.append(result)
         comparison = jaxviz.compare(*traces, names=names)

@@ -132,7 +132,7 @@ def peak_memory(report: str | None, hlo: Graph, memory: dict[str, int | None] | 
             name=name, bytes=size, kind=kinds.get(name, "temporary"),
             hlo_node=node.id if node is not None else None,
             jaxpr_nodes=tuple(node.links) if node is not None else (),
-            source=node.source if node is not None else None))
+            source=node.users_line if node is not None else None))
     buffers.sort(key=lambda buffer: -buffer.bytes)
     return PeakMemory(device=device, buffers=buffers, expected=_expected(memory),
                       _graphs=graphs)

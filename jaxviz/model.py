@@ -63,6 +63,11 @@ class Node:
     #: When ``source`` is inside a library: the user's line that called into it.
     caller: SourceLoc | None = None
 
+    @property
+    def users_line(self) -> SourceLoc | None:
+        """The user's own line this node came from (where they called a library, if so)."""
+        return self.caller or self.source
+
 
 @dataclass(frozen=True)
 class Edge:

@@ -207,7 +207,7 @@ def _attributed(events: list[_compat.ProfiledEvent], module: HloModule, hlo: Gra
             fraction=seconds / per_call if per_call else 0.0,
             hlo_node=node.id if node is not None else None,
             jaxpr_nodes=tuple(node.links) if node is not None else (),
-            source=node.source if node is not None else None,
+            source=node.users_line if node is not None else None,
             flops=flops or None, bytes=moved or None))
     ops.sort(key=lambda op: -op.seconds)
     return ops

@@ -169,3 +169,25 @@ def test_the_hottest_op_says_how_fast_it_ran(heavy):
     assert hottest.flops == 2 * 384 ** 3 and hottest.bytes == 3 * 384 * 384 * 4
     assert "FLOP/s · " in hottest.rates and hottest.rates.endswith("B/s")
     assert hottest.rates in str(p) and p.to_dict()["ops"][0]["rates"] == hottest.rates
+
+
+@op_events
+@pytest.mark.parametrize("module, name", [("flax_vae", "flax_vae"),
+                                          ("equinox_mlp", "equinox_filter_jit")])
+def test_real_models_are_profiled_onto_the_users_lines(module, name):
+    """A Flax and an Equinox train step of the corpus: time and memory land on the lines of
+    the user's program (where it calls the library), never inside Flax, Equinox or Optax."""
+    pytest.importorskip("flax", reason="Flax needs jax >= 0.10")
+    pytest.importorskip("equinox", reason="Equinox does not support the oldest jax")
+    from real import load
+
+    (program,) = [p for p in load(module) if p.name == name]
+    t = jaxviz.trace(program.fn, *program.args, static_argnums=program.static_argnums,
+                     **program.kwargs)
+    p = t.profile(budget=0.1)
+    assert p.measured and 0 < p.coverage <= 1.05
+    lines = [line for line in p.by_line() if line is not None]
+    assert lines and all(f"tests{os.sep}real{os.sep}{module}.py" in line.filename for line in lines)
+    peak = t.peak_memory()
+    assert peak.measured
+    assert all(f"{module}.py" in b.source.filename for b in peak.buffers if b.source)
