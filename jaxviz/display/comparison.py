@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from jaxviz.compare import Comparison
 
 SIDES = ("left", "right")
-PICTURE_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+PICTURE_FORMATS = ("svg", "png", "pdf")
 
 
 def comparison_state(comparison: "Comparison", drawings: tuple[Drawings, Drawings],
@@ -122,7 +122,7 @@ class CompareWidget(Answering, anywidget.AnyWidget):
             self._switch(str(request.get("view")))
         elif kind == "picture":
             fmt = request.get("format")
-            if fmt not in PICTURE_TYPES:
+            if fmt not in PICTURE_FORMATS:
                 raise ValueError(f"cannot make a {fmt!r} picture")
             return self._picture(fmt)
         elif side not in SIDES:

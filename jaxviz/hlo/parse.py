@@ -70,6 +70,13 @@ _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _HEADER = re.compile(r"HloModule[ \t]+")
 _ENTRY = re.compile(r"ENTRY[ \t]+")
 _ROOT = re.compile(r"ROOT[ \t]+")
+#: The common instruction start, ``[ROOT] %name = f32[2,4]{1,0} opcode(``, in one match
+#: (three in four lines of a big module; anything else takes the general path).
+_SIMPLE_START = re.compile(
+    r"(ROOT[ \t]+)?%?([\w.\-]+)[ \t]*=[ \t]*([a-z][a-z0-9]*\[[^\]\n]*\](?:\{[^{}\n]*\})?)"
+    r"[ \t]+([A-Za-z][\w\-]*)\(")
+#: ``, key=`` of an attribute, in one match.
+_ATTRIBUTE_START = re.compile(r"[ \t]*,[ \t]*([\w.\-]+)=")
 _NAME = re.compile(r"%?([\w.\-]+)")
 _OPCODE = re.compile(r"[A-Za-z][\w\-]*")
 _ATTRIBUTE_KEY = re.compile(r"[\w.\-]+")
@@ -403,13 +410,17 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
     attributes: dict[str, str] = {}
     positions: dict[str, int] = {}
     while True:
-        cursor.skip(newlines=False)
-        if not cursor.accept(","):
-            return attributes, positions
-        cursor.skip(newlines=False)
-        key_pos = cursor.pos
-        key = cursor.require(_ATTRIBUTE_KEY, "attribute name").group()
-        cursor.expect("=")
+        start = cursor.match(_ATTRIBUTE_START)  # the common case, in one match
+        if start:
+            key_pos, key = start.start(1), start.group(1)
+        else:
+            cursor.skip(newlines=False)
+            if not cursor.accept(","):
+                return attributes, positions
+            cursor.skip(newlines=False)
+            key_pos = cursor.pos
+            key = cursor.require(_ATTRIBUTE_KEY, "attribute name").group()
+            cursor.expect("=")
         value_pos = cursor.pos
         value = cursor.scan()
         if not value:
@@ -583,15 +594,23 @@ def _parse_signature(cursor: _Cursor) -> list[tuple[str, Shape]]:
 
 def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
     line = cursor.location(cursor.pos)[0]
-    is_root = cursor.match(_ROOT) is not None
-    name = cursor.require(_NAME, "instruction name").group(1)
-    cursor.skip(newlines=False)
-    cursor.expect("=")
-    cursor.skip(newlines=False)
-    shape = _parse_shape(cursor)
-    cursor.skip(newlines=False)
-    opcode = cursor.require(_OPCODE, "opcode").group()
-    cursor.expect("(")
+    simple = cursor.match(_SIMPLE_START)
+    if simple:
+        is_root, name, opcode = simple.group(1) is not None, simple.group(2), simple.group(4)
+        shape = cursor.shapes.get(simple.group(3))
+        if shape is None:
+            array = _ARRAY_SHAPE.match(cursor.text, simple.start(3))  # errors point into the text
+            shape = cursor.shapes[simple.group(3)] = _array_shape(cursor, array, array.group(3))
+    else:
+        is_root = cursor.match(_ROOT) is not None
+        name = cursor.require(_NAME, "instruction name").group(1)
+        cursor.skip(newlines=False)
+        cursor.expect("=")
+        cursor.skip(newlines=False)
+        shape = _parse_shape(cursor)
+        cursor.skip(newlines=False)
+        opcode = cursor.require(_OPCODE, "opcode").group()
+        cursor.expect("(")
     operands: list[str] = []
     literal: str | None = None
     parameter_number: int | None = None
