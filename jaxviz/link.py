@@ -162,6 +162,8 @@ class _JaxprIndex:
         self.paths: dict[str, list[frozenset[str]]] = {}
         self.path_tokens: dict[str, frozenset[str]] = {}
         self._matches: dict[tuple, list[str]] = {}
+        self._group_paths: dict[str | None, list[frozenset[str]]] = {None: []}
+        self._equations: dict[frozenset[str], list[str]] = {}
         for node in graph.nodes.values():
             if node.kind == "input":
                 inputs[node.label].append(node.id)
@@ -183,15 +185,14 @@ class _JaxprIndex:
         self.inputs = {label: ids[0] for label, ids in inputs.items() if len(ids) == 1}
 
     def _path(self, node: Node) -> list[frozenset[str]]:
-        """The name-stack segments each enclosing group may appear as, outermost first."""
-        path = []
+        """The name-stack segments each enclosing group may appear as, outermost first
+        (one list per group, shared by its members)."""
         group = node.group
-        while group is not None:
+        if group not in self._group_paths:
+            outer = self._path(self.graph.nodes[group])
             tokens = _tokens(self.graph.nodes[group])
-            if tokens:
-                path.append(tokens)
-            group = self.graph.nodes[group].group
-        return path[::-1]
+            self._group_paths[group] = [*outer, tokens] if tokens else outer
+        return self._group_paths[group]
 
     def input_named(self, node: Node) -> list[str]:
         names = (node.params.get("arg_name"), node.params.get("op_name"))
@@ -199,8 +200,11 @@ class _JaxprIndex:
         return [found] if found else []
 
     def equations_of(self, primitives: set[str]) -> list[str]:
-        return [e for p in sorted(primitives) for e in self.by_primitive.get(p, ())
-                if self.graph.nodes[e].kind == "op"]
+        key = frozenset(primitives)
+        if key not in self._equations:
+            self._equations[key] = [e for p in sorted(key) for e in self.by_primitive.get(p, ())
+                                    if self.graph.nodes[e].kind == "op"]
+        return self._equations[key]
 
     def match(self, node: Node) -> list[str]:
         """The jaxpr nodes an HLO node's metadata points at (see the module docstring)."""

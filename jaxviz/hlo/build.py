@@ -34,6 +34,7 @@ Every instruction node keeps its HLO name in ``params["name"]`` and its metadata
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from math import prod
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from jaxviz.hlo.parse import (
-    HloComputation, HloInstruction, HloMetadata, HloModule, Shape, SourceFrame,
+    HloComputation, HloInstruction, HloMetadata, HloModule, Shape,
 )
 from jaxviz.grouping import NewGroup, chunk_long_levels, group_pytree
 from jaxviz.jaxpr.labels import shorten
@@ -464,15 +465,16 @@ def _source(metadata: HloMetadata | None) -> SourceLoc | None:
     if metadata is None or not metadata.stack:
         return None
     frames = [f for f in metadata.stack if f.line is not None]
-    frame = next((f for f in frames if not _is_library(f)), frames[0] if frames else None)
+    frame = next((f for f in frames if not _is_library(f.file)), frames[0] if frames else None)
     if frame is None:
         return None
     return SourceLoc(frame.file, frame.line, frame.function or "")
 
 
-def _is_library(frame: SourceFrame) -> bool:
-    parts = Path(frame.file).parts
-    if _LIBRARY_DIRS.intersection(parts) or frame.file.startswith(_JAXVIZ_DIR):
+@functools.lru_cache(maxsize=4096)  # a few files, asked once per frame of every instruction
+def _is_library(file: str) -> bool:
+    parts = Path(file).parts
+    if _LIBRARY_DIRS.intersection(parts) or file.startswith(_JAXVIZ_DIR):
         return True
     return "jax" in parts and "_src" in parts
 
