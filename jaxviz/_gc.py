@@ -14,7 +14,8 @@ def paused() -> Iterator[None]:
     Timing loops pause it as ``timeit`` does. Graph building pauses it because it allocates
     a few small objects per equation while the program holds millions more: each full
     collection walks them all, which made building a 100k-equation graph up to twice as
-    slow and its time erratic (nothing built there is cyclic garbage).
+    slow and its time erratic (nothing built there is cyclic garbage). The HLO view (parse,
+    build, link) likewise: the 128-layer block's took 1.4 s with collections, 0.8 s without.
     """
     was_enabled = gc.isenabled()
     gc.disable()

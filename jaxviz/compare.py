@@ -127,9 +127,11 @@ class Comparison:
     def _modules(self) -> tuple[Any, Any] | None:
         if self.left.hlo_text is None or self.right.hlo_text is None:
             return None
+        from jaxviz import _gc
         from jaxviz.hlo import parse_hlo
 
-        return parse_hlo(self.left.hlo_text), parse_hlo(self.right.hlo_text)
+        with _gc.paused():
+            return parse_hlo(self.left.hlo_text), parse_hlo(self.right.hlo_text)
 
     # -- in words ------------------------------------------------------------------------
 

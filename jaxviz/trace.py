@@ -9,7 +9,7 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
-from jaxviz import _compat
+from jaxviz import _compat, _gc
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
 from jaxviz.grouping import NewGroup
@@ -243,8 +243,9 @@ class Trace:
         from jaxviz.hlo import parse_hlo
         from jaxviz.hlo.build import build_hlo_graph
 
-        return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names,
-                               self._structure_hlo if cap.jaxpr is not None else None)
+        with _gc.paused():  # parsing, building and linking allocate much and free little
+            return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names,
+                                   self._structure_hlo if cap.jaxpr is not None else None)
 
     @cached_property
     def dead_nodes(self) -> frozenset[str]:

@@ -23,6 +23,7 @@ cannot read, and nothing else.
 from __future__ import annotations
 
 import gc
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -120,6 +121,12 @@ class Shape:
         return self.dtype == "tuple"
 
     def __str__(self) -> str:
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
+        """The shape as XLA writes it, without the layout (made once: a module's shapes are
+        shared objects, and every edge of the HLO view is labelled with one)."""
         if self.is_tuple:
             return "(" + ", ".join(str(element) for element in self.elements) + ")"
         dims = []
