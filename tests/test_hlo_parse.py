@@ -637,3 +637,17 @@ def test_mutated_hlo_never_hangs_crashes_or_drops_lines(text):
 def test_random_text_never_hangs_or_crashes(text):
     with time_limit(5), suppress(HloParseError):
         parse_hlo(text)
+
+
+def test_the_same_metadata_text_is_read_once_and_shared():
+    """A layer loop repeats each line's metadata once per layer: read once, one object."""
+    text = (
+        "HloModule m\n\nENTRY %e (x: f32[2]) -> f32[2] {\n"
+        "  %x = f32[2]{0} parameter(0)\n"
+        '  %a = f32[2]{0} sine(%x), metadata={op_name="jit(f)/sin" source_file="f.py" source_line=3}\n'
+        '  %b = f32[2]{0} sine(%a), metadata={op_name="jit(f)/sin" source_file="f.py" source_line=3}\n'
+        '  ROOT %c = f32[2]{0} cosine(%b), metadata={op_name="jit(f)/cos" source_file="f.py" source_line=4}\n'
+        "}\n")
+    a, b, c = parse_hlo(text).entry.instructions[1:]
+    assert a.metadata is b.metadata and a.metadata.source_line == 3
+    assert c.metadata.op_name == "jit(f)/cos" and c.metadata.stack == [SourceFrame("f.py", 4, None)]

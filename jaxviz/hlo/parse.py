@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 __all__ = [
@@ -156,6 +156,9 @@ class HloMetadata:
     key with its unquoted value; with stack-frame tables the innermost frame's
     ``source_column``, ``source_end_line`` and ``source_end_column`` land there too,
     the keys inline metadata uses for them.
+
+    Instructions whose metadata text is the same share one object (a 128-layer module has
+    18k metadata and 1.3k distinct ones): treat it as read-only.
     """
 
     op_name: str | None = None
@@ -254,6 +257,7 @@ class _Cursor:
         self.text = text
         self.pos = 0
         self.shapes: dict[str, Shape] = {}  # array shapes by their text: modules repeat a few
+        self.metadata: dict[str, HloMetadata] = {}  # metadata by its text, likewise
         self._line = 1  # line number at self._line_pos, so counting stays linear
         self._line_pos = 0
 
@@ -634,8 +638,11 @@ def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
     attributes, positions = _parse_attributes(cursor)
     cursor.end_line()
     metadata = None
-    if "metadata" in attributes:
-        metadata = _parse_metadata(cursor, attributes["metadata"], positions["metadata"], frames)
+    if "metadata" in attributes:  # a module repeats a few (one per line of the program)
+        raw = attributes["metadata"]
+        if raw not in cursor.metadata:
+            cursor.metadata[raw] = _parse_metadata(cursor, raw, positions["metadata"], frames)
+        metadata = cursor.metadata[raw]
     called = []
     for key, value in attributes.items():
         if key in _CALLEE_ATTRIBUTES:
