@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from jaxviz.formatting import format_bytes
+from jaxviz.hlo.build import instruction_nodes, placed
 from jaxviz.model import Graph, SourceLoc, rolled_up
 
 _PEAK = re.compile(r"^\s*Live ranges at \d+ \(peak\):\s*$")
@@ -123,16 +124,13 @@ class PeakMemory:
 def peak_memory(report: str | None, hlo: Graph, memory: dict[str, int | None] | None,
                 device: str, graphs: Callable[[str], Graph]) -> PeakMemory:
     """The buffers live at the peak in XLA's ``report`` (see the module docstring)."""
-    nodes = {node.params["name"]: node for node in hlo.nodes.values() if "name" in node.params}
+    nodes = instruction_nodes(hlo)
     kinds = _kinds(report or "")
     buffers = []
     for name, size in _live_at_peak(report or ""):
-        node = nodes.get(name)
-        buffers.append(Buffer(
-            name=name, bytes=size, kind=kinds.get(name, "temporary"),
-            hlo_node=node.id if node is not None else None,
-            jaxpr_nodes=tuple(node.links) if node is not None else (),
-            source=node.users_line if node is not None else None))
+        hlo_node, jaxpr_nodes, source = placed(nodes.get(name))
+        buffers.append(Buffer(name=name, bytes=size, kind=kinds.get(name, "temporary"),
+                              hlo_node=hlo_node, jaxpr_nodes=jaxpr_nodes, source=source))
     buffers.sort(key=lambda buffer: -buffer.bytes)
     return PeakMemory(device=device, buffers=buffers, expected=_expected(memory),
                       _graphs=graphs)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from jaxviz import _compat
 from jaxviz._stderr import silenced_stderr
 from jaxviz.formatting import format_rate, format_seconds
+from jaxviz.hlo.build import instruction_nodes, placed
 from jaxviz.hlo.cost import op_cost
 from jaxviz.hlo.parse import HloModule
 from jaxviz.model import Graph, SourceLoc, rolled_up
@@ -195,20 +196,17 @@ def _attributed(events: list[_compat.ProfiledEvent], module: HloModule, hlo: Gra
     total = sum(spans.values())
     covered = _covered([e for mine in timed.values() for e in mine])
     share = covered / total if total > covered > 0 else 1.0  # overlapping threads
-    nodes = {node.params["name"]: node for node in hlo.nodes.values() if "name" in node.params}
+    nodes = instruction_nodes(hlo)
     entry = {inst.name: inst for inst in module.entry.instructions}
     ops = []
     for name, span in spans.items():
         seconds = span * share / calls
-        node = nodes.get(name)
+        hlo_node, jaxpr_nodes, source = placed(nodes.get(name))
         flops, moved = op_cost(module, entry[name])
         ops.append(OpTime(
             name=name, opcode=entry[name].opcode, seconds=seconds,
-            fraction=seconds / per_call if per_call else 0.0,
-            hlo_node=node.id if node is not None else None,
-            jaxpr_nodes=tuple(node.links) if node is not None else (),
-            source=node.users_line if node is not None else None,
-            flops=flops or None, bytes=moved or None))
+            fraction=seconds / per_call if per_call else 0.0, hlo_node=hlo_node,
+            jaxpr_nodes=jaxpr_nodes, source=source, flops=flops or None, bytes=moved or None))
     ops.sort(key=lambda op: -op.seconds)
     return ops
 

@@ -460,6 +460,19 @@ def _unquoted(text: str) -> str:
     return text
 
 
+def instruction_nodes(graph: Graph) -> dict[str, Node]:
+    """The boxes of a built HLO view by the name of the instruction each draws."""
+    return {node.params["name"]: node for node in graph.nodes.values() if "name" in node.params}
+
+
+def placed(node: Node | None) -> tuple[str | None, tuple[str, ...], SourceLoc | None]:
+    """Where a measured instruction shows (its box, if it draws one): (its id in the HLO
+    view, the jaxpr boxes it links to, the user's line)."""
+    if node is None:
+        return None, (), None
+    return node.id, tuple(node.links), node.users_line
+
+
 def _source(metadata: HloMetadata | None) -> SourceLoc | None:
     """The innermost frame of the user's code in an instruction's metadata."""
     if metadata is None or not metadata.stack:
