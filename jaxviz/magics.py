@@ -131,11 +131,7 @@ def parse_request(parser: argparse.ArgumentParser, line: str) -> Request:
                 if options is not None:
                     return Request(call, options, silent)
     # No split works: let argparse name the bad option, else the CALL is not Python.
-    try:
-        options = parser.parse_args(_option_words(line))
-    except ValueError as exc:  # an unclosed quote
-        raise UsageError(f"cannot read {line!r}: {exc}") from None
-    raise UsageError(f"CALL is not a Python call such as fn(x): {' '.join(options.call)!r}")
+    raise UsageError(f"CALL is not a Python call such as fn(x): {_leftover(parser, line)!r}")
 
 
 def parse_call_pair(parser: argparse.ArgumentParser, line: str
@@ -163,11 +159,17 @@ def parse_call_pair(parser: argparse.ArgumentParser, line: str
                 options = _parse_options(parser, line[:start] + " " + line[end:])
                 if options is not None:
                     return (line[start:middle], call), options, silent
-    try:  # no split works: let argparse name a bad option, else say what two calls look like
+    # No split works: let argparse name a bad option, else say what two calls look like.
+    raise UsageError(f"{NO_PAIR} (got {_leftover(parser, line)!r})")
+
+
+def _leftover(parser: argparse.ArgumentParser, line: str) -> str:
+    """What of a line that splits no way is not options (argparse raises at a bad option)."""
+    try:
         options = parser.parse_args(_option_words(line))
     except ValueError as exc:  # an unclosed quote
         raise UsageError(f"cannot read {line!r}: {exc}") from None
-    raise UsageError(f"{NO_PAIR} (got {' '.join(options.call)!r})")
+    return " ".join(options.call)
 
 
 def _word_bounds(line: str) -> tuple[list[int], list[int]]:
@@ -368,13 +370,7 @@ class JaxTraceMagics(Magics):
             _print_errors(result)
             traces.append(result)
         comparison = jaxviz.compare(*traces, names=names)
-        for path in options.export:
-            try:
-                comparison.export(path)
-            except Exception as exc:
-                print(f"jaxcompare: could not export to {path}: {exc}", file=sys.stderr)
-        if options.output:
-            self.shell.user_ns[options.output] = comparison
+        self._finish(comparison, options, "jaxcompare")
         return comparison
 
     # -- line ------------------------------------------------------------------------------
@@ -389,7 +385,7 @@ class JaxTraceMagics(Magics):
         _time(result, request.options)
         _profile(result, request.options)
         _print_errors(result)
-        self._finish(result, request.options)
+        self._finish(result, request.options, expand=request.options.expand)
         return None if request.silent else result
 
     # -- cell ------------------------------------------------------------------------------
@@ -407,7 +403,7 @@ class JaxTraceMagics(Magics):
             _profile(result, request.options)
             display(result)
             _print_errors(result)
-            self._finish(result, request.options)
+            self._finish(result, request.options, expand=request.options.expand)
         return run.shown
 
     def _run_cell(self, magic: str, line: str, cell: str, explicit: list[ast.Call] | None,
@@ -455,7 +451,7 @@ class JaxTraceMagics(Magics):
                 except Exception as exc:
                     result = self._report_failed_call(exc, fn, args, kwargs, fname, options)
                     if result is not None and magic == "jaxtrace":
-                        self._finish(result, options)
+                        self._finish(result, options, expand=options.expand)
                     return None
                 traced.append((fn, args, kwargs))
         if explicit is not None:
@@ -536,13 +532,15 @@ class JaxTraceMagics(Magics):
                   file=sys.stderr)
             return None
 
-    def _finish(self, result: jaxviz.Trace, options: argparse.Namespace) -> None:
-        """Exports, then ``-o NAME``: the only change the magic itself makes to the namespace."""
+    def _finish(self, result: "jaxviz.Trace | jaxviz.Comparison", options: argparse.Namespace,
+                magic: str = "jaxtrace", **export: Any) -> None:
+        """Exports (``export``: their options), then ``-o NAME``: the only change the magic
+        itself makes to the namespace."""
         for path in options.export:
             try:
-                result.export(path, expand=options.expand)
+                result.export(path, **export)
             except Exception as exc:
-                print(f"jaxtrace: could not export to {path}: {exc}", file=sys.stderr)
+                print(f"{magic}: could not export to {path}: {exc}", file=sys.stderr)
         if options.output:
             self.shell.user_ns[options.output] = result
 

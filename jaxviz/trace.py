@@ -114,16 +114,21 @@ class Trace:
         """
         from jaxviz import timing
 
-        cap = self._cap
-        failed = next((s for s in _capture.STAGES if s in cap.errors), None)
-        if failed:
-            raise ValueError(f"cannot time {cap.fn_name}: {failed} failed: {cap.errors[failed]}")
+        cap = self._runnable("time")
         self._timing = timing.measure(
             cap.fn, cap.args, cap.kwargs, cap.static_argnums, cap.static_argnames,
             budget=budget, repeat=repeat, cost=cap.cost, device=cap.device,
             fully_eager=fully_eager,
         )
         return self._timing
+
+    def _runnable(self, action: str) -> _capture.Capture:
+        """The capture, if every stage went through (to ``action`` is to run the program)."""
+        cap = self._cap
+        failed = next((s for s in _capture.STAGES if s in cap.errors), None)
+        if failed:
+            raise ValueError(f"cannot {action} {cap.fn_name}: {failed} failed: {cap.errors[failed]}")
+        return cap
 
     @property
     def timing(self) -> Timing | None:
@@ -137,10 +142,7 @@ class Trace:
         from jaxviz import profiling, timing
         from jaxviz.hlo import parse_hlo
 
-        cap = self._cap
-        failed = next((s for s in _capture.STAGES if s in cap.errors), None)
-        if failed:
-            raise ValueError(f"cannot profile {cap.fn_name}: {failed} failed: {cap.errors[failed]}")
+        cap = self._runnable("profile")
         hlo = self.graph("hlo")  # linked: each op's equations and line
         call = timing.jitted_call(cap.fn, cap.static_argnums, cap.static_argnames, cap.args,
                                   cap.kwargs)

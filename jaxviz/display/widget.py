@@ -89,8 +89,6 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "jaxviz"
 
 
-
-
 class Answering:
     """Answers the browser's requests (``_answer``): "busy" at once, then the reply."""
 
