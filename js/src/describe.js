@@ -41,9 +41,14 @@ export function kindText(node) {
   return node.kind === "op" ? node.op : node.kind;
 }
 
-/** "31% of the run · 0.42 ms per call · 12.3 GFLOP/s · 3.1 GB/s", from a profile
- *  (``perCall``: seconds per call). */
-export function timeText(node, perCall) {
+/** What was measured of a node, a line each (the hover card and the details show them):
+ *  its time from a profile (``perCall``: seconds per call), its bytes at the memory peak. */
+export function measuredTexts(node, perCall) {
+  return [timeText(node, perCall), memoryText(node)].filter(Boolean);
+}
+
+/** "31% of the run · 0.42 ms per call · 12.3 GFLOP/s · 3.1 GB/s", from a profile. */
+function timeText(node, perCall) {
   if (!node.seconds || !perCall) return "";
   const rates = [[node.flops, "FLOP/s"], [node.traffic, "B/s"]]
     .filter(([amount]) => amount).map(([amount, unit]) => ` · ${rate(amount / node.seconds)}${unit}`);
@@ -72,7 +77,7 @@ export function seconds(value) {
 }
 
 /** "2.1 MiB live at the memory peak". */
-export function memoryText(node) {
+function memoryText(node) {
   return node.bytes ? `${bytes(node.bytes)} live at the memory peak` : "";
 }
 

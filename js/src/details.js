@@ -1,7 +1,7 @@
 // The details panel beside the graph: everything about the selected node, with links to the
 // nodes it reads and feeds, the findings about it, and its counterparts in the other view.
 import { h, fill } from "./dom.js";
-import { REMOVED_TEXT, kindText, memoryText, sourceText, timeText } from "./describe.js";
+import { REMOVED_TEXT, kindText, measuredTexts, sourceText } from "./describe.js";
 
 export class Details {
   /**
@@ -49,8 +49,7 @@ export class Details {
       ),
       h("div", { class: "jv-dim" }, kindText(node), " · ", graph.legend.get(node.category) ?? node.category),
       node.removed && h("div", { class: "jv-removed-note" }, REMOVED_TEXT),
-      timeText(node, graph.perCall) && h("div", { class: "jv-time" }, timeText(node, graph.perCall)),
-      memoryText(node) && h("div", { class: "jv-time" }, memoryText(node)),
+      measuredTexts(node, graph.perCall).map((text) => h("div", { class: "jv-time" }, text)),
       node.kind === "group" &&
         h(
           "div",

@@ -1,6 +1,6 @@
 // The hover card over the graph: what a node is, its shapes, and where it came from.
 import { h, fill } from "./dom.js";
-import { REMOVED_TEXT, kindText, memoryText, shapesText, sourceText, timeText } from "./describe.js";
+import { REMOVED_TEXT, kindText, measuredTexts, shapesText, sourceText } from "./describe.js";
 
 export class Tooltip {
   constructor(container) {
@@ -20,8 +20,7 @@ export class Tooltip {
       shapesText(node) && h("div", { class: "jv-mono" }, shapesText(node)),
       sourceText(node) && h("div", { class: "jv-dim" }, sourceText(node)),
       code && h("div", { class: "jv-mono jv-code" }, code),
-      timeText(node, perCall) && h("div", { class: "jv-time" }, timeText(node, perCall)),
-      memoryText(node) && h("div", { class: "jv-time" }, memoryText(node)),
+      measuredTexts(node, perCall).map((text) => h("div", { class: "jv-time" }, text)),
       hint && h("div", { class: "jv-hint" }, hint),
     );
     this.el.hidden = false;
