@@ -158,6 +158,19 @@ def sub_jaxprs(params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
                     yield f"{key}[{i}]", item
 
 
+def all_equations(jaxpr: Any) -> Iterator[Any]:
+    """Every equation of a jaxpr (open or closed) and of the jaxprs nested in it, each
+    before those nested in it, in order (no recursion: nesting may run deep)."""
+    stack = [iter(open_jaxpr(jaxpr)[0].eqns)]
+    while stack:
+        eqn = next(stack[-1], None)
+        if eqn is None:
+            stack.pop()
+            continue
+        yield eqn
+        stack.extend(iter(open_jaxpr(sub)[0].eqns) for _, sub in reversed(list(sub_jaxprs(eqn.params))))
+
+
 def jaxpr_text(closed_jaxpr: Any, max_equations: int) -> tuple[str, int]:
     """The printed jaxpr's first equations (those nested inside them counted too), and how
     many top-level equations are left out.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from jaxviz import _compat
 from jaxviz.formatting import format_bytes, format_count, format_seconds
@@ -33,18 +33,10 @@ LISTED_KINDS = 8
 def primitive_counts(closed_jaxpr: Any) -> Counter:
     """How many equations of each primitive, those in nested jaxprs included."""
     counts: Counter = Counter()
-    for eqn in _equations(closed_jaxpr):
+    for eqn in _compat.all_equations(closed_jaxpr):
         if eqn.primitive.name not in CALL_WRAPPERS:
             counts[eqn.primitive.name] += 1
     return counts
-
-
-def _equations(jaxpr: Any) -> Iterator[Any]:
-    stack = [_compat.open_jaxpr(jaxpr)[0]]
-    while stack:
-        for eqn in stack.pop().eqns:
-            yield eqn
-            stack.extend(_compat.open_jaxpr(sub)[0] for _, sub in _compat.sub_jaxprs(eqn.params))
 
 
 class Comparison:

@@ -71,7 +71,7 @@ def _as_float32(value: Any) -> Any:
 def _literal_values(jaxpr: Any) -> set:
     """Every scalar literal in the program (nested jaxprs included)."""
     values = set()
-    for eqn in _all_equations(jaxpr.jaxpr):
+    for eqn in _compat.all_equations(jaxpr):
         for var in eqn.invars:
             if isinstance(var, _compat.Literal) and getattr(var.val, "ndim", 0) == 0:
                 try:
@@ -147,18 +147,11 @@ def _array_literals(jaxpr: Any, refs: list[Reference]) -> list[tuple[str, Any]]:
     if not arrays or jaxpr is None:
         return []
     found: dict[str, Any] = {}
-    for eqn in _all_equations(jaxpr.jaxpr):
+    for eqn in _compat.all_equations(jaxpr):
         for var in eqn.invars:
             if isinstance(var, _compat.Literal) and id(var.val) in arrays:
                 found.setdefault(arrays[id(var.val)], var.val)
     return list(found.items())
-
-
-def _all_equations(jaxpr: Any):
-    for eqn in jaxpr.eqns:
-        yield eqn
-        for _, sub in _compat.sub_jaxprs(eqn.params):
-            yield from _all_equations(_compat.open_jaxpr(sub)[0])
 
 
 def _array_finding(name: str | None, shape: str, nbytes: int | None, nodes: list[str],
