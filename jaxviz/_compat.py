@@ -193,8 +193,7 @@ def jaxpr_text(closed_jaxpr: Any, max_equations: int) -> tuple[str, int]:
 
 def _equation_count(eqn: Any) -> int:
     """1, plus the equations of the jaxprs nested in its params."""
-    return 1 + sum(_equation_count(inner) for _, sub in sub_jaxprs(eqn.params)
-                   for inner in open_jaxpr(sub)[0].eqns)
+    return 1 + sum(1 for _, sub in sub_jaxprs(eqn.params) for _ in all_equations(sub))
 
 
 def open_jaxpr(jaxpr: Any) -> tuple[Any, list[Any]]:
