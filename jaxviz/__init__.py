@@ -21,10 +21,24 @@ __version__ = "0.1.0"
 def load_ipython_extension(ipython) -> None:
     """``%load_ext jaxviz``: registers ``%%jaxtrace``, ``%jaxtrace``, ``%%jaxcompare`` and
     ``%jaxcompare``."""
-    from jaxviz.magics import JaxTraceMagics, JaxViz
+    from jaxviz.magics import JaxTraceMagics, JaxViz, cell_ends, cell_starts
 
     settings = next((c for c in ipython.configurables if isinstance(c, JaxViz)), None)
     if settings is None:  # loading twice must not register the settings twice
         settings = JaxViz(parent=ipython)
         ipython.configurables.append(settings)
     ipython.register_magics(JaxTraceMagics(ipython, settings))
+    for event, hook in (("pre_run_cell", cell_starts), ("post_run_cell", cell_ends)):
+        if hook not in ipython.events.callbacks[event]:
+            ipython.events.register(event, hook)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext jaxviz``: the cell hooks go (the cell running now counts as ended);
+    the magics stay, as IPython leaves them."""
+    from jaxviz.magics import cell_ends, cell_starts
+
+    for event, hook in (("pre_run_cell", cell_starts), ("post_run_cell", cell_ends)):
+        if hook in ipython.events.callbacks[event]:
+            ipython.events.unregister(event, hook)
+    cell_ends()

@@ -74,13 +74,15 @@ class Capture:
     durations: dict[str, float] = field(default_factory=dict)
 
 
-def capture(
+def trace_only(
     fn: Callable,
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
     static_argnums: int | Sequence[int] | None = None,
     static_argnames: str | Sequence[str] | None = None,
-) -> Capture:
+) -> tuple[Capture, Any]:
+    """The trace stage: the capture so far, and JAX's ``Traced`` (None when tracing failed)
+    for :func:`lower_and_compile`, which ``jaxviz.trace`` runs next, or in the background."""
     call = jitting.prepare(fn, args, kwargs, static_argnums, static_argnames)
     cap = Capture(
         fn=fn, fn_name=jitting.name_of(fn), args=tuple(args), kwargs=dict(kwargs or {}),
@@ -96,11 +98,16 @@ def capture(
         traced = _stage(cap, "trace", call.trace)
     cap.trace_stdout = stdout.getvalue()
     if traced is None:
-        return cap
+        return cap, None
     cap.jaxpr = _compat.uncached(traced.jaxpr)
     cap.arg_names, cap.result_names = call.names(*_compat.debug_names(traced.jaxpr))
     cap.const_names = constant_names(call.original, traced.jaxpr.consts)
+    return cap, traced
 
+
+def lower_and_compile(cap: Capture, traced: Any) -> Capture:
+    """The stages after tracing, filled into ``cap``: StableHLO, the compiled HLO, cost and
+    memory (safe in another thread: they read only what tracing made)."""
     lowered = _stage(cap, "lower", traced.lower)
     if lowered is None:
         return cap

@@ -26,7 +26,9 @@ from traitlets import Bool, Float
 from traitlets.config import Configurable
 
 import jaxviz
+from jaxviz import background
 from jaxviz.analysis import recompile
+from jaxviz.display.widget import show_filling_in
 from jaxviz.export import FORMATS
 from jaxviz.formatting import cell_name, place
 
@@ -250,6 +252,12 @@ class JaxViz(Configurable):
 
     time = Bool(True, help="time eager vs jit after tracing (the --no-time option turns it "
                            "off for one cell)").tag(config=True)
+    background = Bool(None, allow_none=True, help=(
+        "%%jaxtrace shows its first picture once traced, then lowers, compiles, times and "
+        "prepares the HLO view in the background, filling the output in (a cell run "
+        "meanwhile is not blocked). None: when someone is watching, in a frontend that can "
+        "answer input(); nbconvert and papermill, which save outputs as each cell ends, "
+        "wait for everything")).tag(config=True)
     budget = Float(3.0, min=0.0, help="default -b/--budget: seconds of steady-state "
                                       "timing").tag(config=True)
 
@@ -396,15 +404,36 @@ class JaxTraceMagics(Magics):
         if run is None:
             return None
         (fn, args, kwargs), = run.calls
-        result = self._trace(fn, args, kwargs, request.options)
-        if result is not None:
-            result.cache_misses = run.cache_misses
+        later = self._in_background(request.options)
+        result = self._trace(fn, args, kwargs, request.options, later)
+        if result is None:
+            return run.shown
+        result.cache_misses = run.cache_misses
+        if later:
+            if request.options.time:
+                result.time_in_background(request.options.budget)
+            result.prepare_in_background()
+            show_filling_in(result)
+        else:
             _time(result, request.options)
             _profile(result, request.options)
             display(result)
-            _print_errors(result)
-            self._finish(result, request.options, expand=request.options.expand)
+        _print_errors(result)
+        self._finish(result, request.options, expand=request.options.expand)
         return run.shown
+
+    def _in_background(self, options: argparse.Namespace) -> bool:
+        """Whether the cell's trace compiles (and is timed) in the background: as set, else
+        when a person is watching (the request allows input(): a notebook frontend, not
+        nbconvert or papermill). Profiling waits for everything."""
+        if options.profile:
+            return False
+        if self.settings.background is not None:
+            return self.settings.background
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is None:
+            return False
+        return bool(kernel.get_parent().get("content", {}).get("allow_stdin"))
 
     def _run_cell(self, magic: str, line: str, cell: str, explicit: list[ast.Call] | None,
                   count: int, options: argparse.Namespace, no_calls: str) -> "_CellRun | None":
@@ -522,11 +551,13 @@ class JaxTraceMagics(Magics):
 
     # -- tracing and what follows ----------------------------------------------------------
 
-    def _trace(self, fn: Callable, args: tuple, kwargs: dict,
-               options: argparse.Namespace) -> jaxviz.Trace | None:
+    def _trace(self, fn: Callable, args: tuple, kwargs: dict, options: argparse.Namespace,
+               later: bool = False) -> jaxviz.Trace | None:
+        """``jaxviz.trace`` (``later``: lowering and compiling in the background)."""
         try:
             return jaxviz.trace(fn, *args, static_argnums=options.static_argnums,
-                                static_argnames=options.static_argnames, **kwargs)
+                                static_argnames=options.static_argnames, background=later,
+                                **kwargs)
         except Exception as exc:  # jaxviz itself refused (e.g. a jit with shardings)
             print(f"jaxtrace: cannot trace {_name(fn)}: {type(exc).__name__}: {exc}",
                   file=sys.stderr)
@@ -644,3 +675,13 @@ def _from_cell(tb: TracebackType | None, fname: str) -> TracebackType | None:
 
 def _name(fn: Any) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def cell_starts(_info: Any = None) -> None:
+    """IPython's ``pre_run_cell``: background work gives way while the cell runs."""
+    background.busy()
+
+
+def cell_ends(_result: Any = None) -> None:
+    """IPython's ``post_run_cell``."""
+    background.idle()

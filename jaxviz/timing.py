@@ -380,8 +380,30 @@ def _without_jit(call: Callable[[], Any]) -> Callable[[], Any]:
     return no_jit
 
 
+_yield = threading.local()
+
+
+@contextlib.contextmanager
+def yielding(check: Callable[[], None]) -> Iterator[None]:
+    """Measuring in this thread calls ``check`` before each run and after the first call, to
+    give way (it raises) when something else starts running: the figures would be wrong."""
+    outer = getattr(_yield, "check", None)
+    _yield.check = check
+    try:
+        yield
+    finally:
+        _yield.check = outer
+
+
+def _give_way() -> None:
+    check = getattr(_yield, "check", None)
+    if check is not None:
+        check()
+
+
 def run_calls(call: Callable[[], Any], loops: int) -> float:
     """Wall seconds for ``loops`` calls, each waited for; garbage collection off, as timeit."""
+    _give_way()
     with _gc.paused():
         start = time.perf_counter()
         for _ in range(loops):
@@ -486,6 +508,7 @@ def _first_call(call: Callable[[], Any]) -> _FirstCall:
         start = time.time()
         jax.block_until_ready(call())
         end = time.time()
+    _give_way()  # a cell that ran meanwhile made the compile look slow
     spans = [s for s in _top_level(collector.spans) if start <= s[1] and s[2] <= end]
     unheard = not spans and not _listeners_alive()
     if unheard:

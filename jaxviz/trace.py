@@ -1,15 +1,18 @@
 """The Trace facade: one captured call, with graphs, layouts and displays built on first use.
 
-A plain ``jaxviz.trace`` costs only what JAX costs; everything else is lazy and cached.
+A plain ``jaxviz.trace`` costs only what JAX costs; everything else is lazy and cached. With
+``background=True`` it returns once traced: lowering and compiling go on in a background
+thread (``jaxviz/background.py``), and whatever needs them waits for them.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable
 
-from jaxviz import _compat, _gc
+from jaxviz import _compat, _gc, background
 from jaxviz import capture as _capture
 from jaxviz.findings import Finding
 from jaxviz.grouping import NewGroup
@@ -30,9 +33,19 @@ class Trace:
     """What JAX did to one call of a function (see :func:`jaxviz.trace`)."""
 
     def __init__(self, cap: _capture.Capture):
-        self._cap = cap
+        #: The capture, its later stages perhaps still running (``_cap`` waits for them).
+        self._stages = cap
         #: Traces JAX made while the ``%%jaxtrace`` cell ran (see analysis/recompile.py).
         self.cache_misses: list = []
+        #: Work done in the background, by name: "compile" (lowering and compiling), "time"
+        #: (the magic's timing), "hlo" (the HLO view prepared while the user reads).
+        self._jobs: dict[str, background.Job] = {}
+        #: Why a background job failed, by name.
+        self._failed: dict[str, str] = {}
+        #: Called in the kernel's thread when a background job is done (the widgets).
+        self._watchers: list[Callable[[], None]] = []
+        #: Graphs are built by one thread at a time (the background may build the HLO view).
+        self._lock = threading.RLock()
         self._timing: Timing | None = None
         self._profile: Profile | None = None
         self._peak: PeakMemory | None = None
@@ -41,16 +54,110 @@ class Trace:
         self._graphs: dict[str, Graph] = {}
         self._layouters: dict[str, Layouter] = {}
 
+    # -- the stages in the background ----------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether every stage is done (False while lowering and compiling run in the
+        background: see ``jaxviz.trace(..., background=True)``)."""
+        job = self._jobs.get("compile")
+        return job is None or job.done
+
+    def wait(self, timeout: float | None = None) -> "Trace":
+        """Wait until the background work is done (``waiting`` is empty): every stage, and
+        the ``%%jaxtrace`` cell's timing. A Trace of ``jaxviz.trace`` without
+        ``background=True`` has none."""
+        for job in list(self._jobs.values()):
+            job.result(timeout)
+        return self
+
+    def _wait_for(self, name: str) -> None:
+        """Wait for background job ``name``, if there is one (a failure is in ``progress``)."""
+        job = self._jobs.get(name)
+        if job is not None:
+            job.result()
+
+    @property
+    def waiting(self) -> frozenset[str]:
+        """The background jobs not done yet: "compile", "time", "hlo" (see ``progress``)."""
+        return frozenset(name for name, job in self._jobs.items() if not job.done)
+
+    @property
+    def progress(self) -> dict[str, str]:
+        """What is still being done in the background, or failed there, in words, by job:
+        ``{"compile": "lowering and compiling…", "time": "timing eager vs jit, while the
+        kernel is idle…"}``; ``{"time": "timing eager vs jit failed: ValueError: …"}``."""
+        doing = {"compile": "lowering and compiling…",
+                 "time": "timing eager vs jit, while the kernel is idle…",
+                 "hlo": "preparing the HLO graph…"}
+        said = {name: doing[name] for name in self.waiting}
+        said.update((name, f"{doing[name].split(',')[0].rstrip('…')} failed: {why}")
+                    for name, why in self._failed.items())
+        return said
+
+    @property
+    def _cap(self) -> _capture.Capture:
+        """The capture with every stage done."""
+        self._wait_for("compile")
+        return self._stages
+
+    def _start(self, name: str, step: Callable[[background.Check], Any],
+               yields: bool = True) -> None:
+        """Run ``step`` in the background as job ``name``; the watchers hear when it is done
+        (a failure is kept in ``progress``)."""
+        def run(check: background.Check) -> Any:
+            try:
+                return step(check)
+            except background.Interrupted:
+                raise
+            except Exception as exc:  # shown where the result would be, never raised
+                self._failed[name] = f"{type(exc).__name__}: {exc}"
+                return None
+
+        self._jobs[name] = background.submit(
+            run, yields, lambda: background.on_main_thread(self._tell_watchers))
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the kernel's thread) each time a background job is done."""
+        self._watchers.append(callback)
+
+    def _tell_watchers(self) -> None:
+        for watcher in list(self._watchers):
+            watcher()
+
+    def time_in_background(self, budget: float | None = None) -> None:
+        """:meth:`time` in the background, once compiled and while the kernel is idle (a cell
+        started meanwhile makes it measure again afterwards); ``timing`` waits for it."""
+        from jaxviz import timing
+
+        def step(check: background.Check) -> Timing | None:
+            if self.errors:  # nothing to time: the findings say why
+                return None
+            with timing.yielding(check):
+                return self.time(budget=budget)
+
+        self._start("time", step)
+
+    def prepare_in_background(self) -> None:
+        """Build and link the HLO view in the background while the kernel is idle, so that
+        opening its tab does not wait for parsing."""
+        def step(check: background.Check) -> None:
+            if self.hlo_text is not None:
+                check()
+                self.graph("hlo", linked=False)
+
+        self._start("hlo", step)
+
     # -- what JAX produced ---------------------------------------------------------------
 
     @property
     def fn_name(self) -> str:
-        return self._cap.fn_name
+        return self._stages.fn_name
 
     @property
     def jaxpr(self) -> Any:
         """The ClosedJaxpr, or None when tracing failed."""
-        return self._cap.jaxpr
+        return self._stages.jaxpr
 
     @property
     def stablehlo_text(self) -> str | None:
@@ -72,12 +179,12 @@ class Trace:
 
     @property
     def device(self) -> str:
-        return self._cap.device
+        return self._stages.device
 
     @property
     def trace_stdout(self) -> str:
         """What the function printed while JAX traced it."""
-        return self._cap.trace_stdout
+        return self._stages.trace_stdout
 
     @property
     def errors(self) -> dict[str, str]:
@@ -88,20 +195,34 @@ class Trace:
     def static_inputs(self) -> tuple[StaticLeaf, ...]:
         """Argument leaves kept out of the traced program (modules' functions and settings,
         strings): jaxviz traces only arrays when an argument holds such leaves."""
-        return self._cap.static_leaves
+        return self._stages.static_leaves
 
     @property
     def durations(self) -> dict[str, float]:
-        """Seconds each stage took as jaxviz saw it (caches may make them look small)."""
-        return dict(self._cap.durations)
+        """Seconds each stage took as jaxviz saw it (caches may make them look small); while
+        ``ready`` is False, the stages done so far."""
+        return dict(self._stages.durations)
 
     @cached_property
     def findings(self) -> list[Finding]:
         """Traps in this program (errors, unrolled loops, baked-in globals, ...), each with a fix."""
+        return self._findings(self._cap)
+
+    @property
+    def findings_so_far(self) -> list[Finding]:
+        """The findings known now: all of them once ``ready``; before, those the jaxpr alone
+        tells (no compile error yet, no code XLA removed)."""
+        if self.ready:
+            return self.findings
+        if "_early_findings" not in self.__dict__:
+            self.__dict__["_early_findings"] = self._findings(self._stages, compiled=False)
+        return self.__dict__["_early_findings"]
+
+    def _findings(self, cap: _capture.Capture, compiled: bool = True) -> list[Finding]:
         from jaxviz import analysis
 
-        return analysis.findings(self._cap, lambda: self.graph("jaxpr", linked=False),
-                                 self.cache_misses)
+        return analysis.findings(cap, lambda: self.graph("jaxpr", linked=False),
+                                 self.cache_misses, compiled)
 
     # -- timing --------------------------------------------------------------------------
 
@@ -132,7 +253,9 @@ class Trace:
 
     @property
     def timing(self) -> Timing | None:
-        """The last result of :meth:`time` (what the displays show), or None."""
+        """The last result of :meth:`time` (what the displays show), or None; waits for
+        timing in the background (:meth:`time_in_background`)."""
+        self._wait_for("time")
         return self._timing
 
     def profile(self, budget: float | None = None) -> "Profile":
@@ -187,15 +310,19 @@ class Trace:
         The HLO view is always linked: its groups are the jaxpr view's structure.
         """
         _check_view(view)
-        if view not in self._graphs:
-            self._graphs[view] = self._build(view)
-        if linked:
-            self._link()
-        return self._graphs[view]
+        with self._lock:
+            if view not in self._graphs:
+                self._graphs[view] = self._build(view)
+            if linked:
+                self._link()
+            return self._graphs[view]
 
     @property
     def linked(self) -> bool:
-        """Whether ``Node.links`` are filled, or there is nothing to link them to."""
+        """Whether ``Node.links`` are filled, or there is nothing to link them to (False
+        while compiling)."""
+        if not self.ready:
+            return False
         return self._linked or self.jaxpr is None or self.hlo_text is None
 
     @property
@@ -229,11 +356,11 @@ class Trace:
     def _build(self, view: str) -> Graph:
         if view == "hlo":
             return self._build_hlo()
-        if self.jaxpr is None:
-            raise ValueError(f"no jaxpr to draw: {self.errors.get('trace', 'tracing failed')}")
+        cap = self._stages  # the jaxpr view needs tracing alone
+        if cap.jaxpr is None:
+            raise ValueError(f"no jaxpr to draw: {cap.errors.get('trace', 'tracing failed')}")
         from jaxviz.jaxpr.build import build_jaxpr_graph
 
-        cap = self._cap
         return build_jaxpr_graph(cap.jaxpr, cap.arg_names, cap.result_names, cap.const_names)
 
     def _build_hlo(self) -> Graph:
@@ -249,21 +376,25 @@ class Trace:
             return build_hlo_graph(parse_hlo(cap.hlo_text), cap.arg_names, cap.result_names,
                                    self._structure_hlo if cap.jaxpr is not None else None)
 
-    @cached_property
+    @property
     def dead_nodes(self) -> frozenset[str]:
-        """jaxpr view nodes of code XLA removed (no output needs it): drawn dimmed."""
+        """jaxpr view nodes of code XLA removed (no output needs it): drawn dimmed (none
+        while compiling)."""
         from jaxviz.analysis.removed import dead_nodes
 
-        if self.jaxpr is None:
+        if self.jaxpr is None or not self.ready:
             return frozenset()
-        return dead_nodes(self.findings, self.graph("jaxpr", linked=False))
+        if "_dead_nodes" not in self.__dict__:
+            self.__dict__["_dead_nodes"] = dead_nodes(self.findings,
+                                                      self.graph("jaxpr", linked=False))
+        return self.__dict__["_dead_nodes"]
 
     def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
         """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""
         graph = self.graph(view, linked=False)
-        if view not in self._layouters:
-            self._layouters[view] = Layouter(graph, dimmed=self.dead_nodes if view == "jaxpr"
-                                             else frozenset())
+        dimmed = self.dead_nodes if view == "jaxpr" else frozenset()
+        if view not in self._layouters or self._layouters[view].dimmed != dimmed:
+            self._layouters[view] = Layouter(graph, dimmed=dimmed)
         return self._layouters[view].layout(expansion(graph, expand))
 
     def export(self, path: str | os.PathLike, view: str = "jaxpr",
@@ -303,10 +434,22 @@ def _check_view(view: str) -> None:
 
 
 def trace(fn: Callable, *args: Any, static_argnums: Any = None, static_argnames: Any = None,
-          **kwargs: Any) -> Trace:
+          background: bool = False, **kwargs: Any) -> Trace:
     """Trace, lower and compile ``fn(*args, **kwargs)`` as ``jax.jit`` would, keeping every stage.
 
     Errors in tracing, lowering or compiling do not raise: they are in ``Trace.errors`` and
     ``Trace.findings``, and the stages before the failure are still there.
+
+    ``background=True`` returns once traced: the jaxpr view and the findings the jaxpr
+    alone tells are there at once, while lowering and compiling go on in a background thread
+    (``Trace.ready``, ``Trace.wait()``); whatever needs them waits for them.
     """
-    return Trace(_capture.capture(fn, args, kwargs, static_argnums, static_argnames))
+    cap, traced = _capture.trace_only(fn, args, kwargs, static_argnums, static_argnames)
+    result = Trace(cap)
+    if traced is not None:
+        if background:
+            result._start("compile", lambda check: _capture.lower_and_compile(cap, traced),
+                          yields=False)
+        else:
+            _capture.lower_and_compile(cap, traced)
+    return result

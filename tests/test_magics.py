@@ -459,6 +459,38 @@ def test_timing_runs_by_default_and_no_time_skips_it(kernel):
         kernel.run("%config JaxViz.time = True")
 
 
+def test_in_the_background_a_cell_run_meanwhile_is_not_blocked(kernel):
+    """With someone watching, the cell shows its first picture once traced, and lowering,
+    compiling, timing and the HLO view go on in the background (here asked for: nbclient,
+    like nbconvert, gets everything done in the cell by default)."""
+    kernel.run("%config JaxViz.background = True")
+    try:
+        traced = kernel.run(
+            "%%jaxtrace -o t_bg\n"
+            "def affine_tanh(W, b, x):\n"
+            "    return jnp.tanh(x @ W + b)\n"
+            "affine_tanh(W, b, x)\n"
+        )
+        (shown,) = trace_displays(traced, "affine_tanh")
+        assert "timing on" not in shown["text/plain"]  # it comes later
+        assert not jaxtrace_lines(traced) and not traced.errors
+        # The timing waits for an idle kernel: a cell run meanwhile comes first, whole.
+        meanwhile = kernel.run(
+            "pending = sorted(t_bg.waiting)\n"
+            "y = jnp.arange(4.0) * 2\n"
+            "print(y.tolist(), {'hlo', 'time'} <= set(pending))\n"
+        )
+        assert meanwhile.stdout == "[0.0, 2.0, 4.0, 6.0] True\n", meanwhile.outputs
+        kernel.run("t_bg.wait()")
+        assert kernel.eval("sorted(t_bg.waiting), t_bg.progress") == ([], {})
+        assert kernel.eval("t_bg.timing.jit.best > 0 and t_bg.cost['flops'] > 0")
+        assert kernel.eval("t_bg.hlo_text.startswith('HloModule')")
+        assert kernel.eval("float(affine_tanh(W, b, x)[0])") == pytest.approx(0.9999, abs=1e-3)
+        assert kernel.eval("__import__('jaxviz').background.wait_all(30)")  # no thread left
+    finally:
+        kernel.run("%config JaxViz.background = None")
+
+
 def test_findings_show_in_the_cell_output(kernel):
     cell = kernel.run(
         "%%jaxtrace --no-time\n"

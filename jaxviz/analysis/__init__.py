@@ -11,12 +11,15 @@ from jaxviz.model import Graph
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list) -> list[Finding]:
+def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list,
+             compiled: bool = True) -> list[Finding]:
     """Every finding for a captured call, errors first.
 
     ``jaxpr_graph`` builds (or returns) the jaxpr view, when there is a jaxpr: findings read
     that view alone, no HLO, so they stay cheap. ``cache_misses``: the traces JAX made
-    while the ``%%jaxtrace`` cell ran.
+    while the ``%%jaxtrace`` cell ran. ``compiled`` False: lowering and compiling are still
+    running, so what needs their outcome (their errors, code XLA removes, compile seconds)
+    is left out.
     """
     from jaxviz.analysis import effects, errors, globals, loops, recompile, removed
     from jaxviz.analysis.source import function_source
@@ -27,8 +30,9 @@ def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list)
     found += recompile.recompile_findings(cache_misses, cap.original)
     if cap.jaxpr is not None:
         graph = jaxpr_graph()
-        found += loops.loop_findings(graph, sum(cap.durations.values()) if cap.hlo_text else None)
+        compile_seconds = sum(cap.durations.values()) if compiled and cap.hlo_text else None
+        found += loops.loop_findings(graph, compile_seconds)
         found += globals.global_findings(cap.original, cap.jaxpr, graph)
-        if cap.hlo_text is not None:
+        if compiled and cap.hlo_text is not None:
             found += removed.removed_findings(graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))

@@ -43,6 +43,9 @@ MERGED_EDGES = 4
 #: Most boxes an interactive view draws: Graphviz takes seconds past about 2,000, and the
 #: kernel is busy meanwhile. ``Trace.export(..., expand="all")`` has no such limit.
 MAX_DRAWN = 2000
+#: The HLO tab, and the StableHLO and HLO texts, while XLA compiles in the background.
+COMPILING = "Lowering and compiling… the HLO graph shows here when XLA is done."
+COMPILING_TEXT = "lowering and compiling… the text shows here when XLA is done"
 MISSING_BUNDLE = (
     "jaxviz's browser bundle is missing from jaxviz/static: reinstall jaxviz, or build it with "
     "`npm --prefix js ci && npm --prefix js run build`."
@@ -60,11 +63,14 @@ def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]
     views. ``text_limit`` None: no texts yet (the live widget sends them when its text tab
     is first opened: a big program's texts would weigh more than all the rest)."""
     notes = views(trace)
+    timing = None if "time" in trace.waiting else trace.timing
     return {
         "header": header(trace, text_limit or TEXT_LIMIT),
         "findings": findings(trace, notes),
         "texts": texts(trace, text_limit) if text_limit else None,
-        "timing": trace.timing.to_dict() if trace.timing is not None else None,
+        "timing": timing.to_dict() if timing is not None else None,
+        #: What the background still does (lowering and compiling, timing), or why it failed.
+        "progress": trace.progress,
         "profile": trace.profiled.to_dict() if trace.profiled is not None else None,
         "memory_peak": (trace.memory_at_peak.to_dict() if trace.memory_at_peak is not None
                         else None),
@@ -76,7 +82,7 @@ def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]
 def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any]]:
     """The findings as data, with "view": the jaxpr view when it can show their nodes."""
     result = []
-    for finding in trace.findings:
+    for finding in trace.findings_so_far:
         data = dataclasses.asdict(finding)
         # node_ids run to thousands for a big loop: only the first, to show; view_state's
         # node index says which findings concern each drawn node.
@@ -88,13 +94,15 @@ def findings(trace: "Trace", notes: dict[str, str | None]) -> list[dict[str, Any
 
 
 def header(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
+    """The header; while compiling, without what compiling tells (cost, memory)."""
+    ready = trace.ready
     return {
         "fn_name": trace.fn_name,
         "device": trace.device,
         "stages": text.stages_text(trace),
-        "cost": text.cost_text(trace.cost) if trace.cost else "",
-        "memory": text.memory_text(trace.memory) if trace.memory else "",
-        "errors": trace.errors,
+        "cost": text.cost_text(trace.cost) if ready and trace.cost else "",
+        "memory": text.memory_text(trace.memory) if ready and trace.memory else "",
+        "errors": trace.errors if ready else {},
         "stdout": cut(trace.trace_stdout, text_limit),
         "static": [[leaf.path, leaf.value] for leaf in trace.static_inputs[:STATIC_LIMIT]],
         "more_static": max(len(trace.static_inputs) - STATIC_LIMIT, 0),
@@ -107,6 +115,8 @@ def texts(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, str | None]
         jaxpr, left_out = _compat.jaxpr_text(trace.jaxpr, text_limit // CHARS_PER_EQUATION)
         jaxpr = cut(jaxpr, text_limit) if not left_out else (
             jaxpr[:text_limit] + f"\n… (the rest not shown: {left_out:,} more equations)")
+    if not trace.ready:  # they come with the compile
+        return {"jaxpr": jaxpr, "stablehlo": f"({COMPILING_TEXT})", "hlo": f"({COMPILING_TEXT})"}
     return {
         "jaxpr": jaxpr,
         "stablehlo": cut(trace.stablehlo_text, text_limit),
@@ -123,6 +133,9 @@ def views(trace: "Trace") -> dict[str, str | None]:
 
     notes: dict[str, str | None] = {}
     for view in VIEWS:
+        if view == "hlo" and not trace.ready:
+            notes[view] = COMPILING
+            continue
         there = trace.jaxpr if view == "jaxpr" else trace.hlo_text
         notes[view] = None if there is not None else _no_graph(trace, view)
     return notes
@@ -172,7 +185,8 @@ def view_state(trace: "Trace", view: str, expand: object = None,
                  if trace.linked and trace.links is not None else None)
     # Which findings each drawn node is (or, a closed group, holds nodes) about.
     concerns: dict[str, dict[int, None]] = defaultdict(dict)
-    mine = trace.findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
+    shown_findings = trace.findings_so_far
+    mine = shown_findings if view == "jaxpr" else []  # their node ids are the jaxpr view's
     for k, finding in enumerate(mine):
         for node_id in finding.node_ids:
             concerns[shown.stand_in[node_id]][k] = None
@@ -185,13 +199,14 @@ def view_state(trace: "Trace", view: str, expand: object = None,
              "traffic": profiled.by_node(view, "bytes")}
             if profiled is not None and profiled.measured else {}),
          "bytes": peak.by_node(view) if peak is not None else {}})
-    firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in trace.findings]
+    firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in shown_findings]
     return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
             "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
             "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
             "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
             "linked": trace.linked,
-            "links_slow": not trace.linked and len(trace.hlo_text or "") > LINKS_AUTO_LIMIT}
+            "links_slow": not trace.linked and (not trace.ready
+                                                or len(trace.hlo_text or "") > LINKS_AUTO_LIMIT)}
 
 
 def empty_view(view: str) -> dict[str, Any]:

@@ -31,16 +31,19 @@ def summary(trace: "Trace") -> str:
             static = ", ".join(f"{leaf.path}={leaf.value}" for leaf in trace.static_inputs)
             lines.append(f"  static (not traced): {_clip(static)}")
     lines.append("  stages: " + stages_text(trace))
-    if trace.cost:
+    if trace.ready and trace.cost:
         lines.append("  cost: " + cost_text(trace.cost))
-    if trace.memory:
+    if trace.ready and trace.memory:
         lines.append("  memory: " + memory_text(trace.memory))
     if trace.trace_stdout:
         lines.append("  printed while tracing: " + _clip(repr(trace.trace_stdout)))
-    for finding in trace.findings:
+    for finding in trace.findings_so_far:
         lines.extend("  " + line for line in str(finding).splitlines())
-    if trace.timing is not None:
-        lines.extend("  " + line for line in str(trace.timing).splitlines())
+    timing = None if "time" in trace.waiting else trace.timing
+    if timing is not None:
+        lines.extend("  " + line for line in str(timing).splitlines())
+    if "time" in trace.progress:  # in the background, or failed there
+        lines.append("  " + trace.progress["time"])
     for measured in (trace.profiled, trace.memory_at_peak):
         if measured is not None:
             lines.extend("  " + line for line in str(measured).splitlines())
@@ -48,6 +51,9 @@ def summary(trace: "Trace") -> str:
 
 
 def stages_text(trace: "Trace") -> str:
+    """``trace 0.25 s · lower 0.4 s · compile 1.2 s``; while compiling, the trace alone."""
+    if not trace.ready:
+        return f"trace {format_seconds(trace.durations['trace'])} · lowering and compiling…"
     parts = []
     for stage in STAGES:
         if stage in trace.errors:

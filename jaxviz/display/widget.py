@@ -25,10 +25,13 @@ state, so the browser side is one program.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 import anywidget
 import traitlets
+
+from jaxviz import background
 
 from jaxviz.display.state import (
     MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, texts, trace_state,
@@ -97,10 +100,11 @@ class Answering:
             return
         request_id = content.get("id")
         self.send({"type": "busy", "id": request_id})
-        try:
-            reply, buffers = self._answer(content)
-        except Exception as exc:  # never raise into the kernel: the browser shows the message
-            reply, buffers = {"type": "done", "error": f"{type(exc).__name__}: {exc}"}, []
+        with background.foreground():  # background work waits while the user waits
+            try:
+                reply, buffers = self._answer(content)
+            except Exception as exc:  # never raise into the kernel: the browser shows it
+                reply, buffers = {"type": "done", "error": f"{type(exc).__name__}: {exc}"}, []
         self.send({**reply, "id": request_id}, buffers)
 
 
@@ -116,6 +120,9 @@ class TraceWidget(Answering, anywidget.AnyWidget):
     texts = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: ``Trace.timing.to_dict()``, or None while not measured.
     timing = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    #: ``Trace.progress``: what the background still does (lowering and compiling, timing),
+    #: or why it failed; the rest fills in when it is done.
+    progress = traitlets.Dict().tag(sync=True)
     #: ``Trace.profiled.to_dict()``, or None while not profiled.
     profile = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     #: ``Trace.memory_at_peak.to_dict()``, or None until asked for.
@@ -151,6 +158,20 @@ class TraceWidget(Answering, anywidget.AnyWidget):
         state.update(self._drawings.state(state["views"], view, expand))
         super().__init__(**state, **kwargs)  # the front end gets everything in one message
         self.on_msg(self._on_msg)
+        if trace.waiting:
+            refresh = weakref.WeakMethod(self._refresh)
+            trace.watch(lambda: (refresh() or (lambda: None))())
+
+    def _refresh(self) -> None:
+        """A background job is done: what it tells fills in (header, findings, the HLO tab,
+        timing, dimmed code), the drawing as the user left it."""
+        with self.hold_sync():
+            for name, value in trace_state(self._trace).items():
+                if name != "texts":
+                    setattr(self, name, value)
+            if self.texts is not None:  # sent already, while compiling
+                self.texts = texts(self._trace)
+            self._show(self.view, self._drawings.expanded.get(self.view))
 
     def _show(self, view: str, expand: object) -> None:
         # Traits set to equal values send nothing: an expansion sends the SVG and open groups.
@@ -248,3 +269,30 @@ def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
         data["text/html"] = fragment(value)
     data["text/plain"] = repr(value)
     return data, metadata
+
+
+def show_filling_in(trace: "Trace") -> None:
+    """Display ``trace`` while its background work runs: the widget fills in as each job is
+    done; once all are, the output's static view and text are made anew, with the same
+    widget (a saved notebook keeps them)."""
+    from IPython.display import display
+
+    from jaxviz.display import html
+
+    data, metadata = mimebundle(trace)
+    handle = display(data, metadata=metadata, raw=True, display_id=True)
+    if handle is None or not trace.waiting:
+        return
+    updated = False
+
+    def refresh_output() -> None:
+        nonlocal updated
+        if trace.waiting or updated:
+            return
+        updated = True
+        fresh = {**data, "text/plain": repr(trace)}
+        if "text/html" in data:
+            fresh["text/html"] = html.fragment(trace)
+        handle.update(fresh, metadata=metadata, raw=True)
+
+    trace.watch(refresh_output)

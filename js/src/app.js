@@ -99,8 +99,8 @@ export function createApp(el, model) {
       fill(panels.findings, findingsView(findings, showFinding));
       tabs.setLabel("findings", findings.length ? `findings (${findings.length})` : "findings");
     }
-    if ([changed("timing"), changed("profile"), changed("memory_peak")].some(Boolean)) {
-      fill(panels.timing, timingView(model.get("timing"), kernel.live && measure),
+    if ([changed("timing"), changed("progress"), changed("profile"), changed("memory_peak")].some(Boolean)) {
+      fill(panels.timing, timingView(model.get("timing"), kernel.live && measure, (model.get("progress") ?? {}).time),
         profileView(model.get("profile"), kernel.live && profile, showOp),
         memoryView(model.get("memory_peak"), kernel.live && peak, showOp));
     }

@@ -56,14 +56,15 @@ const STAGE_COLOURS = { trace: "#93c5fd", lower: "#c4b5fd", compile: "#fca5a5", 
 /**
  * Timing (``Trace.timing.to_dict()``): the headline, the first call split into its stages,
  * and the full table as Python writes it. ``measure``: run the timing now (null: no kernel).
+ * ``progress``: timing in the background ("timing eager vs jit…"), or why it failed there.
  */
-export function timingView(timing, measure) {
+export function timingView(timing, measure, progress) {
   if (!timing) {
     return h(
       "div",
       { class: "jv-placeholder" },
-      h("p", {}, "Not measured: the cell ran with --no-time, or the program does not compile. Timing runs the function many times."),
-      measure && h("button", { onclick: measure }, "measure eager vs jit now"),
+      h("p", {}, progress ?? "Not measured: the cell ran with --no-time, or the program does not compile. Timing runs the function many times."),
+      measure && !progress?.endsWith("…") && h("button", { onclick: measure }, "measure eager vs jit now"),
     );
   }
   const first = timing.first_call;
