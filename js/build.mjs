@@ -32,6 +32,10 @@ const common = {
   logLevel: "warning",
 };
 
-await esbuild.build({ ...common, entryPoints: [here("./src/widget.js")], format: "esm", outfile: here("../jaxviz/static/widget.js") });
-await esbuild.build({ ...common, entryPoints: [here("./src/page.js")], format: "iife", globalName: "jaxvizStatic", outfile: here("../jaxviz/static/page.js") });
-await esbuild.build({ ...common, entryPoints: [here("./src/compare-page.js")], format: "iife", globalName: "jaxvizStatic", outfile: here("../jaxviz/static/compare-page.js") });
+// LIVE: whether the bundle runs beside a kernel. The static pages' bundles leave out what
+// only a kernel answers (every kilobyte there is a kilobyte fewer for their layouts).
+const live = { define: { LIVE: "true" } };
+const page = { define: { LIVE: "false" }, format: "iife", globalName: "jaxvizStatic" };
+await esbuild.build({ ...common, ...live, entryPoints: [here("./src/widget.js")], format: "esm", outfile: here("../jaxviz/static/widget.js") });
+await esbuild.build({ ...common, ...page, entryPoints: [here("./src/page.js")], outfile: here("../jaxviz/static/page.js") });
+await esbuild.build({ ...common, ...page, entryPoints: [here("./src/compare-page.js")], outfile: here("../jaxviz/static/compare-page.js") });

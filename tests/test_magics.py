@@ -482,7 +482,7 @@ def test_in_the_background_a_cell_run_meanwhile_is_not_blocked(kernel):
         )
         assert meanwhile.stdout == "[0.0, 2.0, 4.0, 6.0] True\n", meanwhile.outputs
         kernel.run("t_bg.wait()")
-        assert kernel.eval("sorted(t_bg.waiting), t_bg.progress") == ([], {})
+        assert kernel.eval("(sorted(t_bg.waiting), t_bg.progress)") == ([], {})
         assert kernel.eval("t_bg.timing.jit.best > 0 and t_bg.cost['flops'] > 0")
         assert kernel.eval("t_bg.hlo_text.startswith('HloModule')")
         assert kernel.eval("float(affine_tanh(W, b, x)[0])") == pytest.approx(0.9999, abs=1e-3)

@@ -9,12 +9,22 @@ import { GraphPanel } from "./graph.js";
 import { headerView, findingsView, timingView, profileView, memoryView, textsView } from "./panels.js";
 
 const GRAPH_TABS = { jaxpr: "jaxpr graph", hlo: "HLO graph" };
+const MEMO = "_jaxviz_view";
 
 export function createApp(el, model) {
   const root = h("div", { class: "jaxviz", tabindex: "-1" });
   const header = h("div");
   const kernel = new Kernel(model, (text, kind) => graph.setStatus(text, kind));
-  const graph = new GraphPanel(model, kernel, root);
+  // JupyterLab draws an output anew when Python updates it (its static view, once the
+  // background work is done): the new drawing keeps the tab, and the graph where the user
+  // left it. Kept on the model, in this page only (never sent to Python).
+  const memo = LIVE ? { ...(model.get(MEMO) ?? {}) } : {};
+  const remember = (change) => {
+    if (!LIVE) return;
+    Object.assign(memo, change);
+    model.set?.(MEMO, { ...memo });
+  };
+  const graph = new GraphPanel(model, kernel, root, { movedTo: memo.movedTo, moved: (movedTo) => remember({ movedTo }) });
 
   let textsAsked = false;
   const panels = {
@@ -32,6 +42,7 @@ export function createApp(el, model) {
       { key: "text", label: "text", panel: panels.text },
     ],
     (key) => {
+      remember({ tab: key });
       if (key in GRAPH_TABS) showGraphTab(key);
       // Python sends the program texts when they are first wanted (they can be big).
       if (key === "text" && model.get("texts") === null && kernel.live && !textsAsked) {
@@ -123,7 +134,7 @@ export function createApp(el, model) {
   update();
   // Start on the graph, or on the findings when the graph cannot be drawn (tracing failed).
   const cannotDraw = (model.get("views") ?? {})[model.get("view")];
-  tabs.select(cannotDraw && (model.get("findings") ?? []).length ? "findings" : model.get("view"));
+  tabs.select(memo.tab ?? (cannotDraw && (model.get("findings") ?? []).length ? "findings" : model.get("view")));
   model.on("change", update);
 
   // Keys: "/" search, "f" fit, Esc clear the selection (not while typing in a field).

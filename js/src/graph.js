@@ -37,6 +37,7 @@ export class GraphPanel {
     this.view = new SvgView(
       this.viewport,
       (event) => event.ctrlKey || event.metaKey || root.contains(document.activeElement),
+      ({ x, y, k }) => hooks.moved?.({ view: this.drawnView, x, y, k }),
     );
     this.area = h("div", { class: "jv-area" }, this.viewport);
     this.tooltip = new Tooltip(this.area);
@@ -131,9 +132,12 @@ export class GraphPanel {
     const height = this.view.fittingHeight();
     if (viewChanged || height > this.viewport.offsetHeight) this.viewport.style.height = `${height}px`;
     const anchor = this.anchor && this.drawing.element(this.drawing.standIn(this.anchor.id));
+    const back = this.hooks.movedTo;
     if (anchor && !viewChanged) this.view.keepInPlace(anchor, this.anchor.before);
+    else if (back?.view === this.drawnView) this.view.restore(back);
     else this.view.start(this.inputElements());
     this.anchor = null;
+    this.hooks.movedTo = null;
     this.select(selected);
     this.runSearch(false);
     this.paintHeat();

@@ -14,7 +14,7 @@ export class Kernel {
   constructor(model, status) {
     this.model = model;
     this.status = status;
-    this.live = typeof model.send === "function";
+    this.live = LIVE && typeof model.send === "function";
     this.pending = new Map();
     this.prefix = Math.random().toString(36).slice(2, 8); // one output may be shown twice
     this.count = 0;
@@ -29,21 +29,22 @@ export class Kernel {
 
   /** Send a request; resolves with {msg, buffers} when Python is done. */
   ask(request, busyText) {
-    if (!this.live) {
-      if (this.canAnswer(request)) return this.model.answer(request);
-      this.status(NO_KERNEL, "warn");
-      return Promise.reject(new Error(NO_KERNEL));
+    if (LIVE && this.live) {
+      const id = `${this.prefix}-${++this.count}`;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => this.status(`No answer from the kernel yet. ${NO_KERNEL}`, "warn"), NO_ANSWER_MS);
+        this.pending.set(id, { resolve, reject, timer, busyText });
+        this.status(busyText, "busy");
+        this.model.send({ ...request, id });
+      });
     }
-    const id = `${this.prefix}-${++this.count}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.status(`No answer from the kernel yet. ${NO_KERNEL}`, "warn"), NO_ANSWER_MS);
-      this.pending.set(id, { resolve, reject, timer, busyText });
-      this.status(busyText, "busy");
-      this.model.send({ ...request, id });
-    });
+    if (this.canAnswer(request)) return this.model.answer(request);
+    this.status(NO_KERNEL, "warn");
+    return Promise.reject(new Error(NO_KERNEL));
   }
 
   receive(msg, buffers) {
+    if (!LIVE) return;
     const request = this.pending.get(msg?.id);
     if (!request) return;
     clearTimeout(request.timer);

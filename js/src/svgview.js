@@ -17,8 +17,9 @@ const OVERVIEW_PX = 150;
 let drawings = 0;
 
 export class SvgView {
-  /** ``wheelZooms(event)`` says whether a wheel turn zooms (else the page scrolls on). */
-  constructor(viewport, wheelZooms) {
+  /** ``wheelZooms(event)`` says whether a wheel turn zooms (else the page scrolls on);
+   * ``moved(transform)`` hears where the user panned or zoomed to. */
+  constructor(viewport, wheelZooms, moved = () => {}) {
     this.viewport = viewport;
     this.canvas = document.createElementNS(SVG_NS, "svg");
     this.canvas.setAttribute("class", "jv-canvas");
@@ -36,7 +37,10 @@ export class SvgView {
       .filter((event) => (event.type === "wheel" ? wheelZooms(event) : !event.ctrlKey && !event.button))
       .on("zoom", (event) => {
         this.layer.setAttribute("transform", event.transform);
-        if (event.sourceEvent) this.auto = null;
+        if (event.sourceEvent) {
+          this.auto = null;
+          moved(event.transform);
+        }
         this.overview.update(event.transform, this.size(), this.viewport);
       });
     select(viewport).call(this.zoom).on("dblclick.zoom", null);
@@ -140,6 +144,12 @@ export class SvgView {
     const k = Math.min(MAX_FIT, (vw - 2 * PAD) / width, (vh - 2 * PAD) / height);
     this.setTransform(zoomIdentity.translate((vw - width * k) / 2, (vh - height * k) / 2).scale(k));
     this.auto = "fit";
+  }
+
+  /** Back where the user left an earlier drawing of the same output. */
+  restore({ x, y, k }) {
+    this.setTransform(zoomIdentity.translate(x, y).scale(k));
+    this.auto = null;
   }
 
   setTransform(t) {

@@ -4,6 +4,7 @@ stand-in model, see harness.py) and on the static page (the .html export)."""
 from __future__ import annotations
 
 import re
+import threading
 import struct
 
 import jax
@@ -683,3 +684,57 @@ def test_a_static_page_opens_the_structure_without_a_kernel(guard):
     node(page, other).click()
     expect(page.locator(".jv-status")).to_contain_text("need a running kernel")
     expect(page.get_by_role("button", name="Expand group")).to_be_disabled()
+
+
+# -- compiled in the background ----------------------------------------------------------------
+
+
+def test_a_widget_shown_while_compiling_fills_in_and_a_redraw_keeps_its_tab_and_view(guard):
+    """The widget of a trace still compiling (as %%jaxtrace shows it to someone watching)
+    says so in its HLO and timing tabs, then fills in; drawn anew (JupyterLab does, when
+    Python updates the output's static view), it keeps the tab and where the user panned."""
+    from jaxviz import background
+
+    gate = threading.Event()
+    background.submit(lambda check: gate.wait(30))  # the worker is busy: compiling waits
+    try:
+        t = jaxviz.trace(P.fn, P.W, P.B, P.X, background=True)
+        t.time_in_background(budget=0.05)
+        widget = open_widget(guard, t)
+    finally:
+        gate.set()
+    page = guard.page
+    expect(page.locator(".jv-header")).to_contain_text("lowering and compiling…")
+    page.get_by_role("tab", name="HLO graph").click()
+    expect(page.locator(".jv-placeholder:visible")).to_contain_text("Lowering and compiling…")
+    page.get_by_role("tab", name="timing").click()
+    expect(page.locator(".jv-placeholder:visible").first).to_contain_text(
+        "timing eager vs jit, while the kernel is idle…")
+    expect(page.locator(".jv-panel:visible button").filter(has_text="measure")).to_have_count(0)
+
+    assert background.wait_all(60)
+    filled = {}
+    for _, data, _ in widget.comm.outbox:  # what the background sent, from its thread
+        filled.update(data.get("state", {}))
+    widget.comm.outbox.clear()
+    page.evaluate("(state) => receive(state)", filled)
+    expect(page.locator(".jv-panel:visible")).to_contain_text("jit is")
+    expect(page.locator(".jv-header")).to_contain_text("compile")
+    page.get_by_role("tab", name="HLO graph").click()
+    expect(page.locator('.jv-canvas g[data-node^="h"]').first).to_be_visible()
+
+    page.get_by_role("tab", name="jaxpr graph").click()
+    box = page.locator(".jv-viewport").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 90, box["y"] + 70, steps=5)
+    page.mouse.up()
+    panned = transform(page)
+    page.get_by_role("tab", name="timing").click()
+    page.get_by_role("tab", name="jaxpr graph").click()
+    page.evaluate("redraw()")
+    expect(page.get_by_role("tab", name="jaxpr graph")).to_have_attribute("aria-selected", "true")
+    assert transform(page) == pytest.approx(panned)
+    page.get_by_role("tab", name="timing").click()
+    page.evaluate("redraw()")
+    expect(page.get_by_role("tab", name="timing")).to_have_attribute("aria-selected", "true")
