@@ -15,6 +15,7 @@ not started, or lets it run at once if it is waiting for the kernel to be idle.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections import deque
@@ -88,6 +89,11 @@ _wake = threading.Event()
 _busy_count = 0
 #: Counts the cells and requests started: a yielding job compares it before and after.
 _starts = 0
+#: Python is exiting: what has not started is dropped, a yielding job stops at its check.
+_closing = threading.Event()
+#: Seconds Python's exit waits for the job running (a compile cannot be stopped; a thread
+#: still inside XLA when the interpreter goes down aborts the process).
+EXIT_WAIT = 60.0
 
 
 def submit(step: Callable[[Check], Any], yields: bool = False,
@@ -127,19 +133,20 @@ def _work() -> None:
             job = _jobs.popleft()
             job._started = True
         while not job._run(_check_for(job) if job.yields else lambda: None):
-            pass
+            if _closing.is_set():
+                break
 
 
 def _check_for(job: Job) -> Check:
     """Wait until the kernel is idle (or someone waits for the job); the check then raises
     once a cell or request has started since."""
-    while not job.urgent and not _idle.is_set():
+    while not job.urgent and not _idle.is_set() and not _closing.is_set():
         _wake.wait(0.5)
         _wake.clear()
     since = _starts
 
     def check() -> None:
-        if not job.urgent and (_starts != since or not _idle.is_set()):
+        if _closing.is_set() or not job.urgent and (_starts != since or not _idle.is_set()):
             raise Interrupted
 
     return check
@@ -198,3 +205,13 @@ def on_main_thread(fn: Callable[[], None]) -> None:
         fn()
     else:
         loop.add_callback(fn)
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Python is exiting: drop the jobs not started, and wait for the one running."""
+    _closing.set()
+    _wake.set()
+    with _lock:
+        _jobs.clear()
+    wait_all(EXIT_WAIT)

@@ -271,6 +271,16 @@ def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
     return data, metadata
 
 
+def first_bundle(trace: "Trace") -> tuple[dict, dict]:
+    """The output of a trace still compiling: as :func:`mimebundle`, but the static view
+    carries no layouts beside its drawing (they cost seconds of Graphviz on a big model, and
+    it is made anew, with them, once the background work is done)."""
+    from jaxviz.display import html
+
+    return output_bundle(trace, make_widget, lambda t: html.fragment(t, layouts_limit=0),
+                         None, None)
+
+
 def show_filling_in(trace: "Trace") -> None:
     """Display ``trace`` while its background work runs: the widget fills in as each job is
     done; once all are, the output's static view and text are made anew, with the same
@@ -279,7 +289,7 @@ def show_filling_in(trace: "Trace") -> None:
 
     from jaxviz.display import html
 
-    data, metadata = mimebundle(trace)
+    data, metadata = first_bundle(trace)
     handle = display(data, metadata=metadata, raw=True, display_id=True)
     if handle is None or not trace.waiting:
         return
