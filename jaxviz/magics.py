@@ -414,6 +414,8 @@ class JaxTraceMagics(Magics):
                 result.time_in_background(request.options.budget)
             result.prepare_in_background()
             show_filling_in(result)
+            if request.options.export:  # exports hold everything: the cell waits for it
+                result.wait()
         else:
             _time(result, request.options)
             _profile(result, request.options)
@@ -631,8 +633,9 @@ def _profile(result: jaxviz.Trace, options: argparse.Namespace) -> None:
 
 
 def _print_errors(result: jaxviz.Trace) -> None:
-    """Error findings also go to stderr, one line each: visible even where HTML is not."""
-    for finding in result.findings:
+    """Error findings also go to stderr, one line each: visible even where HTML is not
+    (those known now: a compile in the background shows its error in the output)."""
+    for finding in result.findings_so_far:
         if finding.severity == "error":
             print(f"jaxtrace: {str(finding).splitlines()[0]}", file=sys.stderr)
 

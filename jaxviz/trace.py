@@ -399,10 +399,11 @@ class Trace:
 
     def export(self, path: str | os.PathLike, view: str = "jaxpr",
                expand: object = None) -> "os.PathLike":
-        """Write the view to ``.svg``, ``.png``, ``.pdf``, ``.dot`` or ``.html`` (by suffix)."""
+        """Write the view to ``.svg``, ``.png``, ``.pdf``, ``.dot`` or ``.html`` (by suffix),
+        once the background work (if any) is done."""
         from jaxviz import export
 
-        return export.export(self, path, view=view, expand=expand)
+        return export.export(self.wait(), path, view=view, expand=expand)
 
     # -- displays ------------------------------------------------------------------------
 
