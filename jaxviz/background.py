@@ -4,8 +4,8 @@ preparing the HLO view.
 One worker thread runs the jobs in order, and ends when none is left: nothing stays behind.
 XLA releases the GIL while it compiles, so a compile costs a cell run meanwhile little. A job
 that holds the GIL (``yields=True``: timing, building graphs) starts only while no cell runs,
-and a timing job checks between runs that none started (:func:`interrupted`): it is then
-measured again once the kernel is idle, so neither slows the other. The magics tell this
+and a timing job checks between runs that none started (the ``check`` each job's step is
+handed): it is then measured again once the kernel is idle, so neither slows the other. The magics tell this
 module when a cell starts and ends (IPython's ``pre_run_cell`` / ``post_run_cell``), and the
 widget while it answers the browser (:func:`foreground`).
 
@@ -54,7 +54,7 @@ class Job:
         """The job's result (its exception re-raised), run here when it has not started."""
         self.urgent = True
         if _claim(self):
-            self._run(lambda: None)
+            self._run(_no_check)
         else:
             _wake.set()
             if not self._done.wait(timeout):
@@ -132,9 +132,13 @@ def _work() -> None:
                 return
             job = _jobs.popleft()
             job._started = True
-        while not job._run(_check_for(job) if job.yields else lambda: None):
+        while not job._run(_check_for(job) if job.yields else _no_check):
             if _closing.is_set():
                 break
+
+
+def _no_check() -> None:
+    """The check of a job that does not give way."""
 
 
 def _check_for(job: Job) -> Check:
@@ -179,12 +183,6 @@ def foreground() -> Iterator[None]:
         yield
     finally:
         idle()
-
-
-def pending() -> int:
-    """Jobs queued or running."""
-    with _lock:
-        return len(_jobs) + (_worker is not None)
 
 
 def wait_all(timeout: float | None = None) -> bool:

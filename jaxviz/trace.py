@@ -258,6 +258,11 @@ class Trace:
         self._wait_for("time")
         return self._timing
 
+    @property
+    def timing_so_far(self) -> Timing | None:
+        """:attr:`timing` without waiting: None while timing in the background."""
+        return None if "time" in self.waiting else self._timing
+
     def profile(self, budget: float | None = None) -> "Profile":
         """Where a call's time goes, op by op: runs the compiled program under JAX's profiler
         (see :mod:`jaxviz.profiling`); ``budget``: seconds of profiled calls (default 1),

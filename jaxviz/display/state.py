@@ -63,7 +63,7 @@ def trace_state(trace: "Trace", text_limit: int | None = None) -> dict[str, Any]
     views. ``text_limit`` None: no texts yet (the live widget sends them when its text tab
     is first opened: a big program's texts would weigh more than all the rest)."""
     notes = views(trace)
-    timing = None if "time" in trace.waiting else trace.timing
+    timing = trace.timing_so_far
     return {
         "header": header(trace, text_limit or TEXT_LIMIT),
         "findings": findings(trace, notes),

@@ -39,7 +39,7 @@ def summary(trace: "Trace") -> str:
         lines.append("  printed while tracing: " + _clip(repr(trace.trace_stdout)))
     for finding in trace.findings_so_far:
         lines.extend("  " + line for line in str(finding).splitlines())
-    timing = None if "time" in trace.waiting else trace.timing
+    timing = trace.timing_so_far
     if timing is not None:
         lines.extend("  " + line for line in str(timing).splitlines())
     if "time" in trace.progress:  # in the background, or failed there

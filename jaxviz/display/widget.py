@@ -32,7 +32,6 @@ import anywidget
 import traitlets
 
 from jaxviz import background
-
 from jaxviz.display.state import (
     MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, texts, trace_state,
     view_note, view_state,
@@ -158,9 +157,15 @@ class TraceWidget(Answering, anywidget.AnyWidget):
         state.update(self._drawings.state(state["views"], view, expand))
         super().__init__(**state, **kwargs)  # the front end gets everything in one message
         self.on_msg(self._on_msg)
-        if trace.waiting:
+        if trace.waiting:  # the trace does not keep a closed widget alive
             refresh = weakref.WeakMethod(self._refresh)
-            trace.watch(lambda: (refresh() or (lambda: None))())
+
+            def refresh_if_alive() -> None:
+                method = refresh()
+                if method is not None:
+                    method()
+
+            trace.watch(refresh_if_alive)
 
     def _refresh(self) -> None:
         """A background job is done: what it tells fills in (header, findings, the HLO tab,
