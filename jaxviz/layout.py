@@ -94,21 +94,23 @@ class Layouter:
 
 
 def render(dot: str, fmt: str) -> bytes:
-    """Run Graphviz's ``dot`` (bundled with pygraphviz) on DOT text."""
+    """Run Graphviz's ``dot`` (bundled with pygraphviz) on DOT text; one thread at a time
+    (Graphviz keeps global state, and the HLO view may be laid out in the background)."""
     import pygraphviz
 
-    graph = pygraphviz.AGraph(string=dot)
     global _fonts_ready
-    if _fonts_ready:
-        return graph.draw(format=fmt, prog="dot")
-    with _fonts_lock, silenced_stderr():
-        result = graph.draw(format=fmt, prog="dot")
+    with _graphviz_lock:
+        graph = pygraphviz.AGraph(string=dot)
+        if _fonts_ready:
+            return graph.draw(format=fmt, prog="dot")
+        with silenced_stderr():
+            result = graph.draw(format=fmt, prog="dot")
         _fonts_ready = True
-    return result
+        return result
 
 
 _fonts_ready = False
-_fonts_lock = threading.Lock()
+_graphviz_lock = threading.Lock()
 
 
 def to_dot(graph: Graph, expanded: frozenset[str],

@@ -139,12 +139,14 @@ class Trace:
         self._start("time", step)
 
     def prepare_in_background(self) -> None:
-        """Build and link the HLO view in the background while the kernel is idle, so that
-        opening its tab does not wait for parsing."""
+        """Build, link and lay out the HLO view in the background while the kernel is idle,
+        so that opening its tab does not wait for parsing."""
         def step(check: background.Check) -> None:
             if self.hlo_text is not None:
                 check()
                 self.graph("hlo", linked=False)
+                check()
+                self.layout("hlo")
 
         self._start("hlo", step)
 
@@ -396,11 +398,12 @@ class Trace:
 
     def layout(self, view: str = "jaxpr", expand: object = None) -> Layout:
         """The Graphviz layout (DOT + SVG) of a view in an expansion state (cached)."""
-        graph = self.graph(view, linked=False)
-        dimmed = self.dead_nodes if view == "jaxpr" else frozenset()
-        if view not in self._layouters or self._layouters[view].dimmed != dimmed:
-            self._layouters[view] = Layouter(graph, dimmed=dimmed)
-        return self._layouters[view].layout(expansion(graph, expand))
+        with self._lock:  # the background may be laying out the HLO view
+            graph = self.graph(view, linked=False)
+            dimmed = self.dead_nodes if view == "jaxpr" else frozenset()
+            if view not in self._layouters or self._layouters[view].dimmed != dimmed:
+                self._layouters[view] = Layouter(graph, dimmed=dimmed)
+            return self._layouters[view].layout(expansion(graph, expand))
 
     def export(self, path: str | os.PathLike, view: str = "jaxpr",
                expand: object = None) -> "os.PathLike":
@@ -454,8 +457,9 @@ def trace(fn: Callable, *args: Any, static_argnums: Any = None, static_argnames:
     result = Trace(cap)
     if traced is not None:
         if background:
-            result._start("compile", lambda check: _capture.lower_and_compile(cap, traced),
-                          yields=False)
+            # Lowering holds the GIL: in a cell, it starts once the cell has ended, so the
+            # first picture is not slowed by it (compiling then releases the GIL).
+            result._start("compile", lambda check: _capture.lower_and_compile(cap, traced))
         else:
             _capture.lower_and_compile(cap, traced)
     return result

@@ -144,7 +144,24 @@ def test_timing_and_the_hlo_view_in_the_background_fill_the_widget_in(held):
     assert widget.timing["jit"]["best"] > 0 and t.timing.jit.best > 0
     assert "removed-by-xla" in [f["kind"] for f in widget.findings]
     assert widget.svg != first_svg  # the dead code is drawn dimmed now
-    assert "hlo" in t._graphs  # prepared: opening the tab parses nothing
+    assert "hlo" in t._graphs  # prepared: opening the tab parses nothing, lays out nothing
+    default = t._layouters["hlo"].layout
+    calls = []
+    t._layouters["hlo"].layout = lambda expanded: calls.append(expanded) or default(expanded)
+    view_state(t, "hlo")
+    assert calls and all(e in t._layouters["hlo"]._cache for e in calls)
+
+
+def test_lowering_waits_for_the_cell_that_traced_to_end():
+    """Lowering holds the GIL: it starts once the cell that shows the first picture ends."""
+    background.busy()  # the %%jaxtrace cell runs
+    try:
+        t = jaxviz.trace(unrolled, *ARGS, background=True)
+        t.graph("jaxpr", linked=False)
+        assert not background.wait_all(0.5) and "lower" not in t.durations
+    finally:
+        background.idle()  # the cell ends
+    assert background.wait_all(60) and t.ready and "compile" in t.durations
 
 
 def test_a_trace_that_fails_leaves_no_background_work():
