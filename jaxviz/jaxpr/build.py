@@ -55,6 +55,11 @@ class _Builder:
         self.graph = Graph(view="jaxpr")
         self._counts: dict[str, int] = {}
         self._sources: dict[int, SourceLoc | None] = {}
+        #: An equation's label, types, params text and category, by what makes equations
+        #: alike (the loop key, static indices, literals): a loop's iterations share them.
+        self._looks: dict[Any, tuple[str, str, dict[str, str], str]] = {}
+        #: Name stacks as scope tuples, by JAX's name-stack object (equations share it).
+        self._stacks: dict[int, tuple[Any, tuple[str, ...]]] = {}
         jaxpr, consts = _compat.open_jaxpr(closed_jaxpr)
         recorded_args, recorded_results = _compat.debug_names(closed_jaxpr)
         arg_names = list(arg_names or recorded_args or ())
@@ -145,7 +150,7 @@ class _Builder:
         taken = {i for run in runs.values() for i in range(run.start, run.stop)}
         parallel = {run.start: run for run in repeats.find_parallel_runs(keys, eqns)
                     if not taken.intersection(range(run.start, run.stop))}
-        stacks = within_passes([_compat.name_stack(eqn) for eqn in eqns])
+        stacks = within_passes([self._name_stack(eqn) for eqn in eqns])
         i = 0
         while i < len(eqns):
             if i in runs or i in parallel:
@@ -159,7 +164,7 @@ class _Builder:
             if subs:
                 node = self._nested(eqn, subs, frame, group, sources[i])
             else:
-                node = self._equation(eqn, frame.env, group, sources[i])
+                node = self._equation(eqn, frame.env, group, sources[i], keys[i])
             node.caller = _caller(sources[i], keys[i])
             i += 1
 
@@ -170,7 +175,7 @@ class _Builder:
         ``parallel``: the iterations share no values (the same steps for each leaf of a
         pytree, or each item of a comprehension)."""
         body = eqns[run.start:run.stop]
-        common = common_prefix([_compat.name_stack(eqn) for eqn in body])
+        common = common_prefix([self._name_stack(eqn) for eqn in body])
         parent = self._scope_group(common, frame)
         prims = list(dict.fromkeys(eqn.primitive.name for eqn in body[:run.block]))
         each = f"{run.block} op{'s' if run.block != 1 else ''} each"
@@ -226,22 +231,44 @@ class _Builder:
         return opened[-1][1] if opened else frame.group
 
     def _equation(self, eqn: Any, env: dict[Any, Producers], group: str | None,
-                  source: SourceLoc | None) -> Node:
-        name = eqn.primitive.name
-        literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
-        node = self._add(
-            "e", kind="op", op=name,
-            label=labels.equation_label(name, eqn.params, literals),
-            shape=_outputs_text(eqn), group=group, source=source,
-            params=_params_text(eqn.params), category=labels.category(name),
-            effectful=bool(eqn.effects),
-        )
+                  source: SourceLoc | None, key: Any) -> Node:
+        label, shape, params, category = self._looks_of(eqn, key)
+        node = self._add("e", kind="op", op=eqn.primitive.name, label=label, shape=shape,
+                         group=group, source=source, params=dict(params), category=category,
+                         effectful=bool(eqn.effects))
         for var in eqn.invars:
             self._connect(env, var, node.id)
         for var in eqn.outvars:
             if not isinstance(var, _compat.DropVar):
                 env[var] = (node.id,)
         return node
+
+    def _looks_of(self, eqn: Any, key: Any) -> tuple[str, str, dict[str, str], str]:
+        """(label, output types, params text, category) of an equation, made once for all
+        the equations alike (formatting params costs more than the rest of a node)."""
+        name = eqn.primitive.name
+        literals = tuple([v.val if isinstance(v, _compat.Literal) else None
+                          for v in eqn.invars])
+        alike = (key, literals, tuple([(k, v) for k, v in eqn.params.items()
+                                       if k in repeats.INDEX_PARAMS]))
+        try:
+            return self._looks[alike]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable literal or index: made for this equation alone
+            alike = None
+        looks = (labels.equation_label(name, eqn.params, list(literals)), _outputs_text(eqn),
+                 _params_text(eqn.params), labels.category(name))
+        if alike is not None:
+            self._looks[alike] = looks
+        return looks
+
+    def _name_stack(self, eqn: Any) -> tuple[str, ...]:
+        stack = eqn.source_info.name_stack
+        known = self._stacks.get(id(stack))
+        if known is None:  # the object is kept with its tuple, so its id stays its own
+            known = self._stacks[id(stack)] = (stack, _compat.name_stack(eqn))
+        return known[1]
 
     def _nested(self, eqn: Any, subs: list[tuple[str, Any]], frame: _Frame,
                 group: str | None, source: SourceLoc | None) -> Node:
@@ -258,7 +285,7 @@ class _Builder:
         if called:  # set before the walk inside: jax.random.normal calls jax.random.uniform
             node.params["function"] = called
         ops_before = self._counts.get("e", 0)
-        inner_prefix = frame.scope_prefix + _compat.name_stack(eqn)
+        inner_prefix = frame.scope_prefix + self._name_stack(eqn)
         feeds = _operand_map(eqn, subs)
         fed: set[int] = set()
         results: list[list[str]] = [[] for _ in eqn.outvars]

@@ -3,6 +3,7 @@ JAX's own ``jit`` wrappers by the function the user called (``jnp.var``)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Sequence
@@ -100,6 +101,7 @@ def _unwrapped(segment: str) -> tuple[list[str], str]:
     return wrappers, core
 
 
+@functools.lru_cache(maxsize=4096)  # a program has few distinct segments, and many equations
 def _peel(text: str) -> tuple[str, str] | None:
     """``jvp(vmap(f))`` -> (``jvp(``, ``vmap(f)``); None when no transformation wraps it."""
     for opening in _WRAPPERS:
