@@ -87,3 +87,19 @@ def test_spaces_that_matter_keep_xml_space():
 def test_the_widget_and_static_pages_get_the_slim_drawing():
     t = jaxviz.trace(P.fn, P.W, P.B, P.X)
     assert state.view_state(t, "jaxpr")["svg"] == svg.slim(t.layout().svg)
+
+
+def test_the_widget_sends_and_saves_its_drawing_packed():
+    """The svg trait travels deflated in base64 (js/src/packed.js inflates it): a big
+    model's drawing weighs a fraction in every message and in the saved notebook."""
+    import base64
+
+    from benchmarks import workloads
+    from jaxviz.display import widget
+
+    t = jaxviz.trace(workloads.transformer, workloads.make_layers(8), jnp.ones((16, 32)))
+    live = widget.make_widget(t)
+    sent = live.get_state()["svg"]
+    assert live.svg.startswith("<svg") and not sent.startswith("<")
+    assert zlib.decompress(base64.b64decode(sent)).decode() == live.svg
+    assert len(sent) < len(live.svg) / 3

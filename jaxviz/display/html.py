@@ -23,16 +23,15 @@ page carries (see structure_layouts) are a JSON literal of node ids and base64 d
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import difflib
 import functools
 import html
 import json
-import zlib
 from typing import TYPE_CHECKING, Any
 
 from jaxviz.display import state as output_state
+from jaxviz.display.state import pack
 from jaxviz.model import project
 from jaxviz.structure import STRUCTURE_OPS
 
@@ -282,9 +281,3 @@ def _packed_bundle(name: str = "page.js") -> str | None:
     trace, ``compare-page.js`` for a comparison."""
     code = output_state.bundle(name)
     return None if code is None else pack(code)
-
-
-def pack(text: str) -> str:
-    """``text`` deflated (zlib format, as ``DecompressionStream("deflate")`` reads it) and in
-    base64, which is safe inside a quoted string in a <script>."""
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")

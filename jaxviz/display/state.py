@@ -6,8 +6,10 @@ embeds it; the browser side (``js/``) is one program over both.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
+import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +52,12 @@ MISSING_BUNDLE = (
     "jaxviz's browser bundle is missing from jaxviz/static: reinstall jaxviz, or build it with "
     "`npm --prefix js ci && npm --prefix js run build`."
 )
+
+
+def pack(text: str) -> str:
+    """``text`` deflated (zlib format, as ``DecompressionStream("deflate")`` reads it) and in
+    base64, which is safe inside a quoted string in a <script>."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 
 def bundle(name: str) -> str | None:

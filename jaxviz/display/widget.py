@@ -33,8 +33,8 @@ import traitlets
 
 from jaxviz import background
 from jaxviz.display.state import (
-    MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, texts, trace_state,
-    view_note, view_state,
+    MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, pack, texts,
+    trace_state, view_note, view_state,
 )
 from jaxviz.layout import render
 from jaxviz.model import Graph, expansion
@@ -131,7 +131,8 @@ class TraceWidget(Answering, anywidget.AnyWidget):
     #: View name -> None when it can be drawn, else why not.
     views = traitlets.Dict().tag(sync=True)
     view = traitlets.Unicode("jaxpr").tag(sync=True)
-    svg = traitlets.Unicode("").tag(sync=True)
+    #: The drawing; it travels (and is saved) packed, a fifth of its size (js/src/packed.js).
+    svg = traitlets.Unicode("").tag(sync=True, to_json=lambda svg, _: pack(svg) if svg else "")
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     #: Says so when closed groups hide most of the graph ("" otherwise).
     folded = traitlets.Unicode("").tag(sync=True)

@@ -5,6 +5,7 @@
 // small script (html.LOADER) that inflates this bundle and the data, both embedded deflated,
 // runs the bundle and calls mount() with the data.
 import { createApp } from "./app.js";
+import { inflate } from "./packed.js";
 
 /** What a layout is known by: its open groups. */
 const key = (ids) => [...ids].sort().join(" ");
@@ -47,11 +48,6 @@ function unpacked(first, text) {
       : Object.assign(Object.fromEntries(Object.entries(old).filter(([id]) => !edits.drop.includes(id))), edits.set);
   }
   return traits;
-}
-
-function inflate(data) {
-  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"))).text();
 }
 
 /** Replace the static block ``box`` by the interactive view of ``state`` (the widget's traits). */

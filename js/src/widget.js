@@ -2,10 +2,13 @@
 // CompareWidget: a comparison's model has a "left" side).
 import { createApp } from "./app.js";
 import { createCompare } from "./compare.js";
+import { unpacking } from "./packed.js";
 
 export default {
-  render({ model, el }) {
-    const app = (model.get("left") === undefined ? createApp : createCompare)(el, model);
+  async render({ model, el }) {
+    const app = model.get("left") === undefined
+      ? createApp(el, await unpacking(model))
+      : createCompare(el, model);
     return () => app.destroy();
   },
 };
