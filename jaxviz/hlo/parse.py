@@ -78,6 +78,14 @@ _SIMPLE_START = re.compile(
     r"[ \t]+([A-Za-z][\w\-]*)\(")
 #: ``, key=`` of an attribute, in one match.
 _ATTRIBUTE_START = re.compile(r"[ \t]*,[ \t]*([\w.\-]+)=")
+#: The common attribute values, in one match: a bare word (``to_apply=%add.1``), or one
+#: pair of braces holding no brackets but quoted strings (``metadata={op_name="..." ...}``,
+#: ``{1,0}``), ending the attribute. Anything else takes :meth:`_Cursor.scan`.
+_PLAIN_VALUE = re.compile(
+    r'(?:[^\s,(){}\[\]"/]+|\{(?:[^{}()\[\]"\n/]|"(?:[^"\\\n]|\\.)*")*\})(?=[ \t\r]*(?:,|\n|$))')
+#: Plain operands, ``%a, %b)``, in one match (an operand with a shape or a comment in the
+#: list takes the general path).
+_PLAIN_OPERANDS = re.compile(r"[ \t]*((?:%?[\w.\-]+[ \t]*,[ \t]*)*%?[\w.\-]+)?[ \t]*\)")
 _NAME = re.compile(r"%?([\w.\-]+)")
 _OPCODE = re.compile(r"[A-Za-z][\w\-]*")
 _ATTRIBUTE_KEY = re.compile(r"[\w.\-]+")
@@ -308,6 +316,9 @@ class _Cursor:
         return found
 
     def end_line(self) -> None:
+        if self.text.startswith("\n", self.pos):  # the common case, no regex
+            self.pos += 1
+            return
         self.skip(newlines=False)
         if not self.at_end() and not self.accept("\n"):
             raise self.error(f"expected end of line, found {self.found()}")
@@ -424,6 +435,8 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
         start = cursor.match(_ATTRIBUTE_START)  # the common case, in one match
         if start:
             key_pos, key = start.start(1), start.group(1)
+        elif cursor.text.startswith("\n", cursor.pos):  # the end of the line, at once
+            return attributes, positions
         else:
             cursor.skip(newlines=False)
             if not cursor.accept(","):
@@ -433,7 +446,8 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
             key = cursor.require(_ATTRIBUTE_KEY, "attribute name").group()
             cursor.expect("=")
         value_pos = cursor.pos
-        value = cursor.scan()
+        plain = cursor.match(_PLAIN_VALUE)
+        value = plain.group() if plain else cursor.scan()
         if not value:
             raise cursor.error(f"expected a value for {key!r}, found {cursor.found()}")
         if key in attributes:
@@ -664,6 +678,10 @@ def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
 
 def _parse_operands(cursor: _Cursor) -> list[str]:
     """Operand names up to ``)``; an operand may carry a shape (older XLA: ``f32[2]{0} %a``)."""
+    plain = cursor.match(_PLAIN_OPERANDS)
+    if plain:
+        names = plain.group(1)
+        return [name.strip().lstrip("%") for name in names.split(",")] if names else []
     operands: list[str] = []
     cursor.skip(newlines=False)
     if cursor.accept(")"):
