@@ -314,8 +314,8 @@ def numbered_families(hidden: dict[tuple, int]) -> list[list]:
         label = key[2]
         found = list(_NUMBER.finditer(label))
         splits = {(label[:m.start()], label[m.end():]): m.group() for m in found}
-        for text in {m.group() for m in found}:  # the same number in several places
-            if sum(m.group() == text for m in found) > 1:
+        for text, times in Counter(m.group() for m in found).items():
+            if times > 1:  # the same number in several places
                 splits[_split_at(label, text)] = text
         candidates[key] = [((*key[:2], key[3], hidden[key], texts), int(text))
                            for texts, text in splits.items()]
