@@ -139,14 +139,16 @@ class Trace:
         self._start("time", step)
 
     def prepare_in_background(self) -> None:
-        """Build, link and lay out the HLO view in the background while the kernel is idle,
-        so that opening its tab does not wait for parsing."""
+        """Build, link and lay out the HLO view and make its view state in the background
+        while the kernel is idle, so that opening its tab waits for none of it."""
+        from jaxviz.display.state import view_state
+
         def step(check: background.Check) -> None:
             if self.hlo_text is not None:
                 check()
                 self.graph("hlo", linked=False)
                 check()
-                self.layout("hlo")
+                view_state(self, "hlo")
 
         self._start("hlo", step)
 

@@ -145,11 +145,12 @@ def test_timing_and_the_hlo_view_in_the_background_fill_the_widget_in(held):
     assert "removed-by-xla" in [f["kind"] for f in widget.findings]
     assert widget.svg != first_svg  # the dead code is drawn dimmed now
     assert "hlo" in t._graphs  # prepared: opening the tab parses nothing, lays out nothing
-    default = t._layouters["hlo"].layout
-    calls = []
-    t._layouters["hlo"].layout = lambda expanded: calls.append(expanded) or default(expanded)
-    view_state(t, "hlo")
-    assert calls and all(e in t._layouters["hlo"]._cache for e in calls)
+    laid_out = []
+    t._layouters["hlo"].layout = laid_out.append
+    opened = view_state(t, "hlo")
+    assert opened["svg"].startswith("<svg") and opened["nodes"] and not laid_out
+    # Kept only while what it shows is the same: another expansion is laid out anew.
+    assert view_state(t, "jaxpr", expand="all")["expanded"] != view_state(t, "jaxpr")["expanded"]
 
 
 def test_lowering_waits_for_the_cell_that_traced_to_end():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import weakref
 import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -178,14 +179,41 @@ def view_state(trace: "Trace", view: str, expand: object = None,
     drawn node stands for each finding's first node, how deep groups nest, and whether the
     index lists the counterparts in the other view (``linked``: until the browser asks,
     the other view is not built). An expansion that would draw more than ``max_drawn``
-    boxes is refused before layout."""
+    boxes is refused before layout. The last one made of each view is kept while nothing it
+    depends on changes: the widget and the static view beside it share it, and the HLO
+    view's is made in the background (``Trace.prepare_in_background``)."""
     graph = trace.graph(view, linked=False)
     expanded = expansion(graph, expand)
+    depends = (expanded, trace.ready, trace.linked, trace.profiled, trace.memory_at_peak)
+    last = _last_views.get(trace, {}).get(view)
+    if last is not None and _unchanged(last[0], depends):
+        _refuse(last[1], max_drawn)
+        return dict(last[2])
     shown = project(graph, expanded)
-    if max_drawn is not None and len(shown.nodes) > max_drawn:
+    _refuse(len(shown.nodes), max_drawn)
+    state = _drawn_view(trace, view, graph, expanded, shown)
+    _last_views.setdefault(trace, {})[view] = (depends, len(shown.nodes), state)
+    return dict(state)
+
+
+#: The last view state made of each view of a trace: (what it depends on, drawn boxes, state).
+_last_views: "weakref.WeakKeyDictionary[Trace, dict[str, tuple]]" = weakref.WeakKeyDictionary()
+
+
+def _unchanged(before: tuple, now: tuple) -> bool:
+    """The same open groups, compiled and linked alike, the same profile and memory peak."""
+    return before[:3] == now[:3] and all(a is b for a, b in zip(before[3:], now[3:]))
+
+
+def _refuse(drawn: int, max_drawn: int | None) -> None:
+    if max_drawn is not None and drawn > max_drawn:
         raise ValueError(
-            f"that would draw {len(shown.nodes):,} boxes, more than the {max_drawn:,} a view "
+            f"that would draw {drawn:,} boxes, more than the {max_drawn:,} a view "
             "lays out quickly: open groups one at a time, or export with expand='all'")
+
+
+def _drawn_view(trace: "Trace", view: str, graph: Graph, expanded: frozenset[str],
+                shown: Projection) -> dict[str, Any]:
     layout = trace.layout(view, expanded)
     # Both views are built exactly when they were linked; until then, no counterparts.
     other = "hlo" if view == "jaxpr" else "jaxpr"
