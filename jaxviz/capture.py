@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from jaxviz import _compat, jitting
+from jaxviz import _compat, _gc, jitting
 from jaxviz.modules import scoped_modules
 from jaxviz.structure.sources import is_user_file
 
@@ -94,7 +94,10 @@ def trace_only(
     cap.device = describe_device(list(cap.args) + list(cap.kwargs.values()))
 
     stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout), scoped_modules((call.args, call.kwargs)):
+    # Without the collector: in a notebook holding big programs, its full passes over
+    # them made tracing up to twice as slow (see _gc.py).
+    with contextlib.redirect_stdout(stdout), scoped_modules((call.args, call.kwargs)), \
+            _gc.paused():
         traced = _stage(cap, "trace", call.trace)
     cap.trace_stdout = stdout.getvalue()
     if traced is None:
@@ -108,10 +111,11 @@ def trace_only(
 def lower_and_compile(cap: Capture, traced: Any) -> Capture:
     """The stages after tracing, filled into ``cap``: StableHLO, the compiled HLO, cost and
     memory (safe in another thread: they read only what tracing made)."""
-    lowered = _stage(cap, "lower", traced.lower)
-    if lowered is None:
-        return cap
-    cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
+    with _gc.paused():  # as tracing (lowering is Python too)
+        lowered = _stage(cap, "lower", traced.lower)
+        if lowered is None:
+            return cap
+        cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
     compiled = _stage(cap, "compile", lowered.compile)
     if compiled is None:
         return cap
