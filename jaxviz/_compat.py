@@ -55,6 +55,18 @@ def frames(eqn: Any) -> list[Frame]:
     return [Frame(f.file_name, f.line_num, f.function_name) for f in traceback.frames]
 
 
+def traceback_key(eqn: Any) -> Any:
+    """What an equation's source lines are read from, to remember them by: JAX's traceback
+    (equal, and hashed alike, where the frames are the same: every iteration of a Python
+    loop), or the equation's id when it has none that hashes."""
+    traceback = getattr(eqn.source_info, "traceback", None)
+    try:
+        hash(traceback)
+    except TypeError:
+        return id(eqn)
+    return id(eqn) if traceback is None else traceback
+
+
 def frames_where(eqn: Any, wanted: Callable[[str], bool]) -> tuple[tuple[str, int], ...]:
     """(file, line) of the frames whose file is ``wanted``, innermost first (cheaper than
     frames(): no object per frame)."""

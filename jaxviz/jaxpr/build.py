@@ -54,7 +54,9 @@ class _Builder:
     def __init__(self, closed_jaxpr, arg_names, result_names, const_names):
         self.graph = Graph(view="jaxpr")
         self._counts: dict[str, int] = {}
-        self._sources: dict[int, SourceLoc | None] = {}
+        #: The user's line and the user's frames of an equation, by its traceback (a loop's
+        #: iterations share them).
+        self._wheres: dict[Any, tuple[SourceLoc | None, tuple]] = {}
         #: An equation's label, types, params text and category, by what makes equations
         #: alike (the loop key, static indices, literals): a loop's iterations share them.
         self._looks: dict[Any, tuple[str, str, dict[str, str], str]] = {}
@@ -123,12 +125,17 @@ class _Builder:
         for src in env.get(var, ()):
             self.graph.edges.append(Edge(src, dst, label))
 
-    def _source(self, eqn: Any) -> SourceLoc | None:
-        key = id(eqn)
-        if key not in self._sources:
+    def _where(self, eqn: Any) -> tuple[SourceLoc | None, tuple]:
+        """The user's line that made ``eqn`` (or the library's, when none is the user's) and
+        the (file, line) of the user's frames around it."""
+        key = _compat.traceback_key(eqn)
+        found = self._wheres.get(key)
+        if found is None:
             frame = _compat.user_frame(eqn)
-            self._sources[key] = SourceLoc(frame.filename, frame.line, frame.function) if frame else None
-        return self._sources[key]
+            found = self._wheres[key] = (
+                SourceLoc(frame.filename, frame.line, frame.function) if frame else None,
+                _compat.frames_where(eqn, is_user_file))
+        return found
 
     # -- walking -----------------------------------------------------------------------
 
@@ -139,13 +146,13 @@ class _Builder:
         ``sources`` and loop ``keys`` of the equations, when an outer walk has them already.
         """
         if sources is None or keys is None:
-            sources = [self._source(eqn) for eqn in eqns]
+            wheres = [self._where(eqn) for eqn in eqns]
+            sources = [source for source, _ in wheres]
             # Where: JAX's line (often inside a library) and the user's lines that led to
             # it, so one helper (a norm) called from the loop body and after the loop, or a
             # library's op called from two lines of the user's, are different steps.
-            keys = [repeats.equation_key(eqn, src and (src.filename, src.line,
-                                                       _compat.frames_where(eqn, is_user_file)))
-                    for eqn, src in zip(eqns, sources)]
+            keys = [repeats.equation_key(eqn, src and (src.filename, src.line, users))
+                    for eqn, (src, users) in zip(eqns, wheres)]
         runs = {run.start: run for run in repeats.find_runs(keys, eqns)}
         taken = {i for run in runs.values() for i in range(run.start, run.stop)}
         parallel = {run.start: run for run in repeats.find_parallel_runs(keys, eqns)
