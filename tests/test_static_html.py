@@ -148,3 +148,26 @@ def test_a_static_page_lays_out_no_group_that_would_draw_too_much(monkeypatch):
     monkeypatch.setattr(html, "LAYOUT_MAX_DRAWN", opened - 1)
     assert all(alike.id not in ids
                for ids, _ in html.structure_layouts(t, "jaxpr", default, *sizes))
+
+
+def test_made_in_the_background_the_layouts_give_way_to_a_cell():
+    """``check`` is asked before each layout: a cell starting stops the output being made
+    (it is made again when the kernel is idle, its layouts so far cached)."""
+    from jaxviz import background
+
+    def deep(x, layers):
+        for w in layers:
+            x = jnp.tanh(x @ w) + x
+        return x
+
+    t = jaxviz.trace(deep, jnp.ones((2, 3)), [jnp.ones((3, 3))] * 6)
+    asked = []
+
+    def cell_started():
+        asked.append(1)
+        raise background.Interrupted
+
+    with pytest.raises(background.Interrupted):
+        html.fragment(t, check=cell_started)
+    assert asked == [1]
+    assert html.fragment(t) == html.fragment(t, check=asked.clear)  # the same once let be

@@ -28,7 +28,7 @@ import difflib
 import functools
 import html
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from jaxviz.display import state as output_state
 from jaxviz.display.state import pack
@@ -105,9 +105,11 @@ class StaticOutput:
 
 
 def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
-                  layouts_limit: int = NOTEBOOK_LAYOUTS) -> StaticOutput:
+                  layouts_limit: int = NOTEBOOK_LAYOUTS,
+                  check: Callable[[], None] | None = None) -> StaticOutput:
     """One trace's static output, with the layouts of opening its structure groups that fit
-    OUTPUT_BUDGET, within ``layouts_limit`` bytes."""
+    OUTPUT_BUDGET, within ``layouts_limit`` bytes; ``check`` is called before each of them
+    (made in the background, it raises when a cell starts: see background.py)."""
     state: dict[str, Any] = output_state.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
     output_state.check_view(views, view)
@@ -132,14 +134,16 @@ def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
         # around them (the page's own, the loader, the findings, a kilobyte for the rest).
         frame = len(PAGE_STYLE) + len(LOADER) + len(_findings(state["findings"])) + 1_000
         room = min(layouts_limit, OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data))
-        layouts = structure_layouts(trace, view, state, room, len(pack(state.get("svg", svg))))
+        layouts = structure_layouts(trace, view, state, room, len(pack(state.get("svg", svg))),
+                                    check)
     return StaticOutput(state, data, layouts, svg, note)
 
 
 def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None,
-             layouts_limit: int = NOTEBOOK_LAYOUTS) -> str:
+             layouts_limit: int = NOTEBOOK_LAYOUTS, check: Callable[[], None] | None = None
+             ) -> str:
     """The HTML block for one trace (the notebook's ``text/html`` output)."""
-    out = static_output(trace, view, expand, layouts_limit)
+    out = static_output(trace, view, expand, layouts_limit, check)
     bundle = _packed_bundle()
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'
@@ -153,7 +157,7 @@ def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None,
 
 
 def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: int,
-                      drawing: int) -> list[list]:
+                      drawing: int, check: Callable[[], None] | None = None) -> list[list]:
     """[open groups, packed view traits] for opening each structure group drawn closed in
     ``base`` (a pass, a module, a layer, a library call), one at a time, those hiding the
     most first, within ``budget`` packed bytes. Each carries its drawing whole (about as big
@@ -169,6 +173,8 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
     for group in closed[:LAYOUTS_LIMIT]:
         if budget - size < drawing:
             break
+        if check is not None:
+            check()
         try:
             traits = output_state.view_state(trace, view, opened | {group.id},
                                              max_drawn=LAYOUT_MAX_DRAWN)

@@ -289,8 +289,8 @@ def first_bundle(trace: "Trace") -> tuple[dict, dict]:
 
 def show_filling_in(trace: "Trace") -> None:
     """Display ``trace`` while its background work runs: the widget fills in as each job is
-    done; once all are, the output's static view and text are made anew, with the same
-    widget (a saved notebook keeps them)."""
+    done; once all are, the output's static view and text are made anew (in the background
+    as well), with the same widget (a saved notebook keeps them)."""
     from IPython.display import display
 
     from jaxviz.display import html
@@ -301,14 +301,27 @@ def show_filling_in(trace: "Trace") -> None:
         return
     updated = False
 
+    def fresh_output(check: background.Check) -> dict[str, Any]:
+        # Made in the background too: its layouts are seconds of Graphviz on a big model,
+        # which would hold up a cell the user runs meanwhile.
+        fresh = {**data, "text/plain": repr(trace)}
+        if "text/html" in data:
+            fresh["text/html"] = html.fragment(trace, check=check)
+        return fresh
+
     def refresh_output() -> None:
         nonlocal updated
         if trace.waiting or updated:
             return
         updated = True
-        fresh = {**data, "text/plain": repr(trace)}
-        if "text/html" in data:
-            fresh["text/html"] = html.fragment(trace)
+        made = background.submit(fresh_output, yields=True, on_done=lambda: (
+            background.on_main_thread(lambda: show(made))))
+
+    def show(made: background.Job) -> None:
+        try:
+            fresh = made.result()
+        except Exception:  # the output the user has stays as it is
+            return
         handle.update(fresh, metadata=metadata, raw=True)
 
     trace.watch(refresh_output)
