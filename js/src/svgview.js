@@ -9,6 +9,9 @@ const PAD = 16;
 const MAX_FIT = 1.25;
 /** The first picture draws node labels at least this tall (CSS px), fitted or not. */
 const READABLE_PX = 11.5;
+/** Fewer boxes than this seen whole beside the inputs: the first picture starts where the
+ *  groups at the top begin instead, if more are seen there. */
+const FEW_SEEN = 6;
 /** The viewport's height: what the first picture needs, within these. */
 const MIN_HEIGHT = 160;
 const MAX_HEIGHT = 600;
@@ -123,14 +126,21 @@ export class SvgView {
       // box seen whole stays so.
       const near = (selector) => [...this.drawing.querySelectorAll(selector)]
         .map((g) => g.getBoundingClientRect()).filter((b) => b.top - v.top < vh)
-        .map((b) => ({ left: b.left - v.left + x, right: b.right - v.left + x }));
-      const seen = near("g.node").filter((b) => b.left >= 0 && b.right <= vw);
+        .map((b) => ({ left: b.left - v.left, right: b.right - v.left }));
+      const nodes = near("g.node");
       const lefts = near("g.cluster").map((b) => b.left);
-      if (lefts.length && Math.min(...lefts) < PAD) {
-        const room = vw - PAD - Math.max(PAD, ...seen.map((b) => b.right));
-        x += Math.max(0, Math.min(PAD - Math.min(...lefts), room));
+      const within = (shift) => Math.min(PAD, Math.max(vw - PAD - width * k, shift));
+      const seen = (shift) => nodes.filter((b) => b.left + shift >= 0 && b.right + shift <= vw);
+      if (lefts.length && Math.min(...lefts) + x < PAD) {
+        const room = vw - PAD - Math.max(PAD, ...seen(x).map((b) => b.right + x));
+        const toGroups = PAD - Math.min(...lefts);
+        x += Math.max(0, Math.min(toGroups - x, room));
+        // Inputs far from the work they feed (XLA's view of a train step puts them in a
+        // corner): where the groups begin, if more is to be read there than beside them.
+        const beside = seen(within(x)).length;
+        if (beside < FEW_SEEN && seen(within(toGroups)).length > beside) x = toGroups;
       }
-      x = Math.min(PAD, Math.max(vw - PAD - width * k, x));
+      x = within(x);
     }
     this.setTransform(zoomIdentity.translate(x, PAD).scale(k));
     this.auto = "start";
