@@ -131,10 +131,12 @@ export class SvgView {
       const lefts = near("g.cluster").map((b) => b.left);
       const within = (shift) => Math.min(PAD, Math.max(vw - PAD - width * k, shift));
       const seen = (shift) => nodes.filter((b) => b.left + shift >= 0 && b.right + shift <= vw);
-      if (lefts.length && Math.min(...lefts) + x < PAD) {
-        const room = vw - PAD - Math.max(PAD, ...seen(x).map((b) => b.right + x));
+      if (lefts.length) {
         const toGroups = PAD - Math.min(...lefts);
-        x += Math.max(0, Math.min(toGroups - x, room));
+        if (toGroups > x) {
+          const room = vw - PAD - Math.max(PAD, ...seen(x).map((b) => b.right + x));
+          x += Math.max(0, Math.min(toGroups - x, room));
+        }
         // Inputs far from the work they feed (XLA's view of a train step puts them in a
         // corner): where the groups begin, if more is to be read there than beside them.
         const beside = seen(within(x)).length;
