@@ -17,7 +17,8 @@ def paused() -> Iterator[None]:
     slow and its time erratic (nothing built there is cyclic garbage). The HLO view (parse,
     build, link) likewise: the 128-layer block's took 1.4 s with collections, 0.8 s without.
     JAX's tracing and lowering too: with earlier traces alive, tracing the 128-layer block
-    took 0.42–0.58 s with collections, 0.26–0.30 s without.
+    took 0.42–0.58 s with collections, 0.26–0.30 s without. And the displays' node index (an
+    entry or more per node): the 128-layer block's static view took 0.22 s, 0.13 s without.
     """
     was_enabled = gc.isenabled()
     gc.disable()

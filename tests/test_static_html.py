@@ -171,3 +171,20 @@ def test_made_in_the_background_the_layouts_give_way_to_a_cell():
         html.fragment(t, check=cell_started)
     assert asked == [1]
     assert html.fragment(t) == html.fragment(t, check=asked.clear)  # the same once let be
+
+
+def test_a_layout_whose_node_index_leaves_no_room_is_never_laid_out():
+    """What opening a group changes in the node index is weighed before Graphviz is asked
+    for its drawing: the 128-layer block's "iterations 1–127" would not fit a notebook."""
+    def deep(x, layers):
+        for w in layers:
+            x = jnp.tanh(x @ w) + x
+        return x
+
+    t = jaxviz.trace(deep, jnp.ones((2, 3)), [jnp.ones((3, 3))] * 6)
+    default = state.view_state(t, "jaxpr")
+    drawing = len(html.pack(default["svg"]))
+    laid_out = len(t._layouters["jaxpr"]._cache)
+    assert html.structure_layouts(t, "jaxpr", default, drawing + 10, drawing) == []
+    assert len(t._layouters["jaxpr"]._cache) == laid_out
+    assert html.structure_layouts(t, "jaxpr", default, html.OUTPUT_BUDGET, drawing)

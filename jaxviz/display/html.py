@@ -161,8 +161,9 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
     """[open groups, packed view traits] for opening each structure group drawn closed in
     ``base`` (a pass, a module, a layer, a library call), one at a time, those hiding the
     most first, within ``budget`` packed bytes. Each carries its drawing whole (about as big
-    as the first, ``drawing`` bytes packed: no layout is tried where less is left), and only
-    what changes in the node index (``changed``: see _changes)."""
+    as the first, ``drawing`` bytes packed: no layout is tried where less is left beside what
+    changes in its node index, weighed first), and only what changes in the node index
+    (``changed``: see _changes)."""
     graph = trace.graph(view, linked=False)
     opened = frozenset(base["expanded"])
     sizes = graph.leaf_counts
@@ -176,12 +177,16 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
         if check is not None:
             check()
         try:
-            traits = output_state.view_state(trace, view, opened | {group.id},
-                                             max_drawn=LAYOUT_MAX_DRAWN)
+            index = output_state.view_index(trace, view, opened | {group.id},
+                                            max_drawn=LAYOUT_MAX_DRAWN)
         except ValueError:  # refused before its layout: it would draw too much
             continue
+        changed = {k: _changes(base[k], index[k]) for k in _INDEX_TRAITS}
+        if len(_packed_json(changed)) + drawing > budget - size:
+            continue  # its node index alone leaves no room for a drawing: no Graphviz
+        traits = output_state.view_state(trace, view, opened | {group.id})
         layout = {k: traits[k] for k in _DRAWING_TRAITS}
-        layout["changed"] = {k: _changes(base[k], traits[k]) for k in _INDEX_TRAITS}
+        layout["changed"] = changed
         packed = _packed_json(layout)
         entry = [traits["expanded"], packed]
         weight = len(_script_json(entry))

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jaxviz import _compat
+from jaxviz import _compat, _gc
 from jaxviz.capture import STAGES
 from jaxviz.display import svg, text
 from jaxviz.layout import CATEGORY_COLORS, render
@@ -212,9 +212,31 @@ def _refuse(drawn: int, max_drawn: int | None) -> None:
             "lays out quickly: open groups one at a time, or export with expand='all'")
 
 
+def view_index(trace: "Trace", view: str, expand: object = None,
+               max_drawn: int | None = None) -> dict[str, Any]:
+    """The node index of a view state (nodes, hidden, sources, finding_nodes), without its
+    layout: what a static page's layout would carry beside its drawing, weighed before
+    Graphviz is asked for the drawing."""
+    graph = trace.graph(view, linked=False)
+    shown = project(graph, expansion(graph, expand))
+    _refuse(len(shown.nodes), max_drawn)
+    return _index(trace, view, graph, shown)
+
+
 def _drawn_view(trace: "Trace", view: str, graph: Graph, expanded: frozenset[str],
                 shown: Projection) -> dict[str, Any]:
     layout = trace.layout(view, expanded)
+    return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
+            "folded": folded_note(graph, layout.node_count),
+            **_index(trace, view, graph, shown),
+            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
+            "linked": trace.linked,
+            "links_slow": not trace.linked and (not trace.ready
+                                                or len(trace.hlo_text or "") > LINKS_AUTO_LIMIT)}
+
+
+@_gc.paused()  # an entry or more per node of the graph (see _gc.py)
+def _index(trace: "Trace", view: str, graph: Graph, shown: Projection) -> dict[str, Any]:
     # Both views are built exactly when they were linked; until then, no counterparts.
     other = "hlo" if view == "jaxpr" else "jaxpr"
     linked_to = (trace.graph(other, linked=False)
@@ -236,13 +258,8 @@ def _drawn_view(trace: "Trace", view: str, graph: Graph, expanded: frozenset[str
             if profiled is not None and profiled.measured else {}),
          "bytes": peak.by_node(view) if peak is not None else {}})
     firsts = [f.node_ids[0] if f.node_ids and view == "jaxpr" else None for f in shown_findings]
-    return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
-            "folded": folded_note(graph, layout.node_count), "nodes": nodes, "hidden": hidden,
-            "sources": sources, "finding_nodes": [shown.stand_in.get(i) for i in firsts],
-            "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
-            "linked": trace.linked,
-            "links_slow": not trace.linked and (not trace.ready
-                                                or len(trace.hlo_text or "") > LINKS_AUTO_LIMIT)}
+    return {"nodes": nodes, "hidden": hidden, "sources": sources,
+            "finding_nodes": [shown.stand_in.get(i) for i in firsts]}
 
 
 def empty_view(view: str) -> dict[str, Any]:
@@ -342,8 +359,9 @@ def numbered_families(hidden: dict[tuple, int]) -> list[list]:
         label = key[2]
         found = list(_NUMBER.finditer(label))
         splits = {(label[:m.start()], label[m.end():]): m.group() for m in found}
-        for text, times in Counter(m.group() for m in found).items():
-            if times > 1:  # the same number in several places
+        numbers = [m.group() for m in found]
+        for text in dict.fromkeys(numbers):
+            if numbers.count(text) > 1:  # the same number in several places
                 splits[_split_at(label, text)] = text
         candidates[key] = [((*key[:2], key[3], hidden[key], texts), int(text))
                            for texts, text in splits.items()]
