@@ -83,6 +83,10 @@ _ATTRIBUTE_START = re.compile(r"[ \t]*,[ \t]*([\w.\-]+)=")
 #: ``{1,0}``), ending the attribute. Anything else takes :meth:`_Cursor.scan`.
 _PLAIN_VALUE = re.compile(
     r'(?:[^\s,(){}\[\]"/]+|\{(?:[^{}()\[\]"\n/]|"(?:[^"\\\n]|\\.)*")*\})(?=[ \t\r]*(?:,|\n|$))')
+#: A computation's parameter with an array shape, ``p.1: f32[2,4]{1,0}`` and the ``,`` or
+#: ``)`` after it, in one match.
+_PLAIN_PARAMETER = re.compile(
+    r"[ \t]*%?([\w.\-]+)[ \t]*:[ \t]*([a-z][a-z0-9]*\[[^\]\n]*\](?:\{[^{}\n]*\})?)[ \t]*([,)])")
 #: Plain operands, ``%a, %b)``, in one match (an operand with a shape or a comment in the
 #: list takes the general path).
 _PLAIN_OPERANDS = re.compile(r"[ \t]*((?:%?[\w.\-]+[ \t]*,[ \t]*)*%?[\w.\-]+)?[ \t]*\)")
@@ -604,6 +608,13 @@ def _parse_signature(cursor: _Cursor) -> list[tuple[str, Shape]]:
     if cursor.accept(")"):
         return parameters
     while True:
+        plain = _PLAIN_PARAMETER.match(cursor.text, cursor.pos)  # the common case
+        if plain:
+            cursor.pos = plain.end()
+            parameters.append((plain.group(1), _matched_shape(cursor, plain, 2)))
+            if plain.group(3) == ")":
+                return parameters
+            continue
         cursor.skip(newlines=False)
         name = cursor.require(_NAME, "parameter name").group(1)
         cursor.skip(newlines=False)
@@ -622,10 +633,7 @@ def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
     simple = cursor.match(_SIMPLE_START)
     if simple:
         is_root, name, opcode = simple.group(1) is not None, simple.group(2), simple.group(4)
-        shape = cursor.shapes.get(simple.group(3))
-        if shape is None:
-            array = _ARRAY_SHAPE.match(cursor.text, simple.start(3))  # errors point into the text
-            shape = cursor.shapes[simple.group(3)] = _array_shape(cursor, array, array.group(3))
+        shape = _matched_shape(cursor, simple, 3)
     else:
         is_root = cursor.match(_ROOT) is not None
         name = cursor.require(_NAME, "instruction name").group(1)
@@ -718,6 +726,15 @@ def _parse_shape(cursor: _Cursor, depth: int = 0) -> Shape:
     if array.group() not in cursor.shapes:
         cursor.shapes[array.group()] = _array_shape(cursor, array, array.group(3))
     return cursor.shapes[array.group()]
+
+
+def _matched_shape(cursor: _Cursor, found: re.Match[str], group: int) -> Shape:
+    """The array shape a fast-path match found as ``group`` (remembered by its text)."""
+    shape = cursor.shapes.get(found.group(group))
+    if shape is None:
+        array = _ARRAY_SHAPE.match(cursor.text, found.start(group))  # errors point into the text
+        shape = cursor.shapes[found.group(group)] = _array_shape(cursor, array, array.group(3))
+    return shape
 
 
 def _array_shape(cursor: _Cursor, array: re.Match[str], layout: str | None) -> Shape:
