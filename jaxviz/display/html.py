@@ -184,7 +184,7 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
         changed = {k: _changes(base[k], index[k]) for k in _INDEX_TRAITS}
         if len(_packed_json(changed)) + drawing > budget - size:
             continue  # its node index alone leaves no room for a drawing: no Graphviz
-        traits = output_state.view_state(trace, view, opened | {group.id})
+        traits = {**index, **output_state.view_drawing(trace, view, opened | {group.id})}
         layout = {k: traits[k] for k in _DRAWING_TRAITS}
         layout["changed"] = changed
         packed = _packed_json(layout)

@@ -223,11 +223,23 @@ def view_index(trace: "Trace", view: str, expand: object = None,
     return _index(trace, view, graph, shown)
 
 
+def view_drawing(trace: "Trace", view: str, expand: object = None) -> dict[str, Any]:
+    """The drawing of a view state (svg, expanded, folded), laid out by Graphviz, without
+    its node index (see view_index)."""
+    graph = trace.graph(view, linked=False)
+    return _drawing(trace, view, graph, expansion(graph, expand))
+
+
+def _drawing(trace: "Trace", view: str, graph: Graph, expanded: frozenset[str]
+             ) -> dict[str, Any]:
+    layout = trace.layout(view, expanded)
+    return {"svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
+            "folded": folded_note(graph, layout.node_count)}
+
+
 def _drawn_view(trace: "Trace", view: str, graph: Graph, expanded: frozenset[str],
                 shown: Projection) -> dict[str, Any]:
-    layout = trace.layout(view, expanded)
-    return {"view": view, "svg": svg.slim(layout.svg), "expanded": sorted(layout.expanded),
-            "folded": folded_note(graph, layout.node_count),
+    return {"view": view, **_drawing(trace, view, graph, expanded),
             **_index(trace, view, graph, shown),
             "depth": max((graph.depth(g.id) + 1 for g in graph.groups), default=0),
             "linked": trace.linked,

@@ -314,8 +314,8 @@ def show_filling_in(trace: "Trace") -> None:
         if trace.waiting or updated:
             return
         updated = True
-        made = background.submit(fresh_output, yields=True, on_done=lambda: (
-            background.on_main_thread(lambda: show(made))))
+        made = background.submit(fresh_output, yields=True,
+                                 on_done=lambda: background.on_main_thread(lambda: show(made)))
 
     def show(made: background.Job) -> None:
         try:
