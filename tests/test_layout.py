@@ -122,3 +122,28 @@ def test_the_svg_keeps_every_drawn_id_and_edges_name_drawn_ends(grad_trace):
                 for t, h in drawn_edges(layout.dot)}
         bundles |= bare - set(view.edges)
     assert bundles  # the grad program has sheaves to bundle
+
+
+def test_a_forward_value_the_backward_pass_reads_more_than_once_draws_one_edge_into_it():
+    def loss(w):  # a two-layer MLP: the backward pass reads the forward's values
+        return jnp.tanh(jnp.tanh(w @ jnp.ones((3, 3))) @ w).sum()
+
+    trace = jaxviz.trace(jax.grad(loss), jnp.ones((3, 3)))
+    for view in ("jaxpr", "hlo"):
+        graph = trace.graph(view)
+        passes = {g.params["pass"]: g.id for g in graph.groups if "pass" in g.params}
+        forward, backward = passes["forward"], passes["backward"]
+        expanded = expansion(graph, "all")
+        uses: dict[str, int] = {}
+        for src, dst in project(graph, expanded).edges:
+            if forward in graph.ancestors(src) and backward in graph.ancestors(dst):
+                uses[src] = uses.get(src, 0) + 1
+        assert max(uses.values()) > 1 and min(uses.values()) == 1, view
+        drawn = drawn_edges(Layouter(graph).layout(expanded).dot)
+        for src, count in uses.items():
+            into_backward = [head for tail, head in drawn if tail == src and (
+                head == f"anchor_{backward}" or backward in graph.ancestors(head))]
+            if count > 1:
+                assert into_backward == [f"anchor_{backward}"], (view, src)
+            else:
+                assert len(into_backward) == 1 and not into_backward[0].startswith("anchor_")

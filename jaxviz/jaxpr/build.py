@@ -15,7 +15,7 @@ from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
 from jaxviz.structure.calls import group_library_calls
 from jaxviz.structure.loops import name_iterations
-from jaxviz.structure.names import library_function, stack_levels, within_passes
+from jaxviz.structure.names import library_function, pass_name, stack_levels, within_passes
 from jaxviz.structure.sources import is_user_file, loop_frame, user_frames
 from jaxviz.jaxpr import labels
 from jaxviz.grouping import chunk_long_levels, common_prefix, group_pytree
@@ -232,8 +232,10 @@ class _Builder:
         del opened[keep:]
         for name, label in levels[keep:]:
             parent = opened[-1][1] if opened else frame.group
+            transformation = pass_name(name)
             node = self._add("g", kind="group", op="scope", label=label, group=parent,
-                             category="scope", params={"scope": name})
+                             category="scope", params={"scope": name, **(
+                                 {"pass": transformation} if transformation else {})})
             opened.append((name, node.id))
         return opened[-1][1] if opened else frame.group
 

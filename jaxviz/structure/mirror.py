@@ -227,7 +227,7 @@ def _materialize(jaxpr: Graph, hlo: Graph, boxes: list[Node], target: dict[str, 
                     op=original.op, label=original.label, group=parent,
                     category=original.category, opens_by_default=original.opens_by_default,
                     source=original.source, caller=original.caller,
-                    params={"mirrors": group_id}, links=[group_id])
+                    params={"mirrors": group_id, **_pass_of(original)}, links=[group_id])
                 original.links.append(copies[key].id)
             parent = copies[key].id
         return parent
@@ -294,3 +294,9 @@ def _order(hlo: Graph, jaxpr: Graph, copies: list[Node]) -> None:
                                                        key=rank.__getitem__)):
             order[position] = node_id
     hlo.nodes = {node_id: ordered[node_id] for node_id in order}
+
+
+def _pass_of(group: Node) -> dict[str, str]:
+    """The pass a jaxpr group stands for, which its HLO copy keeps (layout.py draws the
+    residuals between passes as one edge each)."""
+    return {"pass": group.params["pass"]} if "pass" in group.params else {}

@@ -53,6 +53,13 @@ _ATTRIBUTE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]]*\])*")
 _CLASS_SCOPE = re.compile(r"eqx\.[\w.]+")
 
 
+def pass_name(key: str) -> str | None:
+    """What the pass a group key stands for does (``transpose(jvp())`` -> ``backward``);
+    None for a named scope, a module, or a scope inside a pass (``jvp(conv1)``)."""
+    wrappers, core = _unwrapped(key)
+    return _WORDS[wrappers[-1][:-1]] if wrappers and not core else None
+
+
 def stack_levels(stack: Sequence[str]) -> list[tuple[str, str]]:
     """The groups a name stack stands for, outermost first, as (key, label): each segment's
     (:func:`scope_levels`), but a submodule's attribute path and the class scope Equinox
