@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
+
 from jaxviz import _compat, _gc
 from jaxviz.structure import repeats
 from jaxviz.structure.calls import group_library_calls
@@ -256,17 +258,16 @@ class _Builder:
         """(label, output types, params text, category) of an equation, made once for all
         the equations alike (formatting params costs more than the rest of a node)."""
         name = eqn.primitive.name
-        literals = tuple([v.val if isinstance(v, _compat.Literal) else None
-                          for v in eqn.invars])
-        alike = (key, literals, tuple([(k, v) for k, v in eqn.params.items()
-                                       if k in repeats.INDEX_PARAMS]))
+        literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
+        alike = (key, tuple([_literal_key(v) for v in literals]),
+                 tuple([(k, v) for k, v in eqn.params.items() if k in repeats.INDEX_PARAMS]))
         try:
             return self._looks[alike]
         except KeyError:
             pass
         except TypeError:  # an unhashable literal or index: made for this equation alone
             alike = None
-        looks = (labels.equation_label(name, eqn.params, list(literals)), _outputs_text(eqn),
+        looks = (labels.equation_label(name, eqn.params, literals), _outputs_text(eqn),
                  _params_text(eqn.params), labels.category(name))
         if alike is not None:
             self._looks[alike] = looks
@@ -338,6 +339,13 @@ class _Builder:
             node.label = words + called + node.label[node.label.index(" · "):]
             node.opens_by_default = False
         return node
+
+
+def _literal_key(value: Any) -> Any:
+    """A literal as a memo key: JAX 0.8+ writes scalar literals as unhashable arrays."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return (value.dtype, value.tobytes())
+    return value
 
 
 def _caller(source: SourceLoc | None, key: Any) -> SourceLoc | None:
