@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import re
 import weakref
 import zlib
@@ -368,15 +369,8 @@ def numbered_families(hidden: dict[tuple, int]) -> list[list]:
     entries, not thousands."""
     candidates: dict[tuple, list[tuple[tuple, int]]] = {}
     for key in hidden:
-        label = key[2]
-        found = list(_NUMBER.finditer(label))
-        splits = {(label[:m.start()], label[m.end():]): m.group() for m in found}
-        numbers = [m.group() for m in found]
-        for text in dict.fromkeys(numbers):
-            if numbers.count(text) > 1:  # the same number in several places
-                splits[_split_at(label, text)] = text
-        candidates[key] = [((*key[:2], key[3], hidden[key], texts), int(text))
-                           for texts, text in splits.items()]
+        candidates[key] = [((*key[:2], key[3], hidden[key], texts), number)
+                           for texts, number in _number_splits(key[2])]
     sizes = Counter(family for families in candidates.values() for family, _ in families)
     members: dict[tuple, list[tuple[int, tuple]]] = defaultdict(list)
     for key, families in candidates.items():
@@ -393,6 +387,19 @@ def numbered_families(hidden: dict[tuple, int]) -> list[list]:
                             _ranges(sorted(n for n, _ in group))])
     entries.extend([*key, hidden[key]] for key in hidden if key in singles)
     return entries
+
+
+@functools.lru_cache(maxsize=1 << 16)  # labels recur across views, layouts and programs
+def _number_splits(label: str) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """Each way ``label`` is texts around one number: around one place it stands, and around
+    every place where the same number stands several times."""
+    found = list(_NUMBER.finditer(label))
+    splits = {(label[:m.start()], label[m.end():]): m.group() for m in found}
+    numbers = [m.group() for m in found]
+    for text in dict.fromkeys(numbers):
+        if numbers.count(text) > 1:  # the same number in several places
+            splits[_split_at(label, text)] = text
+    return tuple((texts, int(text)) for texts, text in splits.items())
 
 
 def _split_at(label: str, number: str) -> tuple[str, ...]:
