@@ -161,9 +161,9 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
     """[open groups, packed view traits] for opening each structure group drawn closed in
     ``base`` (a pass, a module, a layer, a library call), one at a time, those hiding the
     most first, within ``budget`` packed bytes. Each carries its drawing whole (about as big
-    as the first, ``drawing`` bytes packed: no layout is tried where less is left beside what
-    changes in its node index, weighed first), and only what changes in the node index
-    (``changed``: see _changes)."""
+    as the first, ``drawing`` bytes packed, per box: no layout is tried where less is left
+    beside what changes in its node index, weighed first), and only what changes in the node
+    index (``changed``: see _changes)."""
     graph = trace.graph(view, linked=False)
     opened = frozenset(base["expanded"])
     sizes = graph.leaf_counts
@@ -182,8 +182,10 @@ def structure_layouts(trace: "Trace", view: str, base: dict[str, Any], budget: i
         except ValueError:  # refused before its layout: it would draw too much
             continue
         changed = {k: _changes(base[k], index[k]) for k in _INDEX_TRAITS}
-        if len(_packed_json(changed)) + drawing > budget - size:
-            continue  # its node index alone leaves no room for a drawing: no Graphviz
+        # Its drawing, guessed by its boxes and the first's (within a tenth on the corpus).
+        expected = drawing * len(index["nodes"]) // max(1, len(base["nodes"]))
+        if len(_packed_json(changed)) + expected > budget - size:
+            continue  # no room for what it would draw: no Graphviz
         traits = {**index, **output_state.view_drawing(trace, view, opened | {group.id})}
         layout = {k: traits[k] for k in _DRAWING_TRAITS}
         layout["changed"] = changed
