@@ -19,6 +19,7 @@ def paused() -> Iterator[None]:
     JAX's tracing and lowering too: with earlier traces alive, tracing the 128-layer block
     took 0.42–0.58 s with collections, 0.26–0.30 s without. And the displays' node index (an
     entry or more per node): the 128-layer block's static view took 0.22 s, 0.13 s without.
+    The findings (what outputs need, per node): a 30k-equation chain's took 0.05–0.14 s.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from jaxviz import _gc
 from jaxviz.capture import Capture
 from jaxviz.findings import Finding
 from jaxviz.model import Graph
@@ -11,6 +12,7 @@ from jaxviz.model import Graph
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+@_gc.paused()  # a set or a list entry per node (see _gc.py)
 def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list,
              compiled: bool = True) -> list[Finding]:
     """Every finding for a captured call, errors first.

@@ -28,12 +28,13 @@ def global_findings(fn: Callable, jaxpr: Any, graph: Graph) -> list[Finding]:
     refs = [r for r in outside_values(fn) if not callable(r.value)]
     where = _Lines(refs)
     findings = _captured_arrays(graph, jaxpr, refs, where)
-    literals = _literal_values(jaxpr)
+    literals = None  # walked for a number only: a big program's literals take a while
     for ref in refs:
         value = ref.value
         if isinstance(value, (bool, str, type(None))) or _plain_container(value):
             findings.append(_steering(ref.name, value, where))
         elif isinstance(value, (int, float, complex, np.number)):
+            literals = _literal_values(jaxpr) if literals is None else literals
             if value in literals or _as_float32(value) in literals:
                 findings.append(_scalar(ref.name, value, graph, where))
             else:  # read while tracing (a loop count, a size) but not folded in as a number

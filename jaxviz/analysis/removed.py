@@ -107,7 +107,7 @@ def needed_nodes(graph: Graph) -> set[str]:
         needed.add(node_id)
         node = graph.nodes[node_id]
         todo.extend(feeds[node_id])
-        if node.group is not None:
+        if node.group is not None and node.group not in needed:
             todo.append(node.group)
         if node.op in _LOOPS and node.kind == "group":
             inside = list(members[node_id])
