@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import anywidget
 import traitlets
 
-from jaxviz import background
+from jaxviz import _gc, background
 from jaxviz.display.state import (
     MAX_DRAWN, MISSING_BUNDLE, WIDGET_MIME, bundle, check_view, empty_view, pack, texts,
     trace_state, view_note, view_state,
@@ -268,12 +268,13 @@ def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
 
     data: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
-    if kernel and wanted(WIDGET_MIME):
-        widget_data, metadata = widget(value)._repr_mimebundle_()
-        data.update(widget_data)
-    if wanted("text/html"):
-        data["text/html"] = fragment(value)
-    data["text/plain"] = repr(value)
+    with _gc.paused():  # states and drawings of big graphs (see _gc.py)
+        if kernel and wanted(WIDGET_MIME):
+            widget_data, metadata = widget(value)._repr_mimebundle_()
+            data.update(widget_data)
+        if wanted("text/html"):
+            data["text/html"] = fragment(value)
+        data["text/plain"] = repr(value)
     return data, metadata
 
 
