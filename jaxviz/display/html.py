@@ -30,6 +30,7 @@ import html
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
+from jaxviz import _gc
 from jaxviz.display import state as output_state
 from jaxviz.display.state import pack
 from jaxviz.model import project
@@ -104,6 +105,7 @@ class StaticOutput:
     note: str
 
 
+@_gc.paused()  # a big graph's states, layouts and their changes (see _gc.py)
 def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
                   layouts_limit: int = NOTEBOOK_LAYOUTS,
                   check: Callable[[], None] | None = None) -> StaticOutput:
