@@ -33,7 +33,7 @@ members) and over jaxpr equations.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from jaxviz.model import Graph, Node
@@ -275,8 +275,9 @@ class _JaxprIndex:
             unnamed = sum(not (tokens & segments) for tokens in self.paths[node_id])
             return 2 * explained - len(segments) - unnamed, node_id in preferred
 
-        best = max(key(c) for c in candidates)
-        return [c for c in candidates if key(c) == best]
+        keys = [key(c) for c in candidates]
+        best = max(keys)
+        return [c for c, k in zip(candidates, keys) if k == best]
 
 
 #: A transformation around a name: ``jvp(jit(f))``; not ``transpose(jvp())``, which is a
@@ -388,13 +389,25 @@ class _Dataflow:
         if len(candidates) <= 1 and not required:
             return candidates
         wanted = self._as_set(candidates)
-        feeds = {j for src in self.hlo_operands[hlo_id] for j in direct.get(src, ())}
-        reads = Counter(reader for j in feeds for reader in self.jaxpr_readers[j]
-                        if reader in wanted)
-        reads.update(j for j in feeds if j in wanted)  # XLA split one equation in two
+        # In operand order (a set's would vary from run to run, and with it the links').
+        feeds = dict.fromkeys(j for src in self.hlo_operands[hlo_id]
+                              for j in direct.get(src, ()))
+        # Counted in plain dicts: a Counter apiece cost more than the counting for the
+        # one or two values most instructions read.
+        reads: dict[str, int] = {}
+        for j in feeds:
+            for reader in self.jaxpr_readers[j]:
+                if reader in wanted:
+                    reads[reader] = reads.get(reader, 0) + 1
+        for j in feeds:  # XLA split one equation in two
+            if j in wanted:
+                reads[j] = reads.get(j, 0) + 1
         if not reads:  # XLA folded the step between (a broadcast, a convert) away
-            reads = Counter(second for j in feeds for reader in self.jaxpr_readers[j]
-                            for second in self.jaxpr_readers[reader] if second in wanted)
+            for j in feeds:
+                for reader in self.jaxpr_readers[j]:
+                    for second in self.jaxpr_readers[reader]:
+                        if second in wanted:
+                            reads[second] = reads.get(second, 0) + 1
         if not reads:
             found = [] if required else candidates
         else:
@@ -415,8 +428,10 @@ class _Dataflow:
 
     def _one_loop(self, found: list[str]) -> list[str]:
         """[the unrolled loop] when every one of ``found`` is in the same one, else []."""
-        loops = {self.loop_of(c) for c in found}
-        return list(loops) if len(loops) == 1 and None not in loops else []
+        loop = self.loop_of(found[0]) if found else None
+        if loop is None or any(self.loop_of(c) != loop for c in found[1:]):
+            return []
+        return [loop]
 
     def feeding(self, wanted: set[str], candidates: list[str]) -> list[str]:
         """The candidates that are, or feed, what is ``wanted`` (else those that feed
