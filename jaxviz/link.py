@@ -472,7 +472,7 @@ def _link_by_users(hlo_graph: Graph, index: "_JaxprIndex", flow: "_Dataflow",
             continue
         wanted: set[str] = set()
         for user in users[node.id]:
-            wanted |= set(direct.get(user, ())) or passed.get(user, set())
+            wanted.update(direct.get(user) or passed.get(user, ()))
         if not wanted:
             continue
         if "op_name" in node.params:
