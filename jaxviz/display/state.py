@@ -120,11 +120,7 @@ def header(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, Any]:
 
 
 def texts(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, str | None]:
-    jaxpr = None
-    if trace.jaxpr is not None:  # printed only as far as it can be shown
-        jaxpr, left_out = _compat.jaxpr_text(trace.jaxpr, text_limit // CHARS_PER_EQUATION)
-        jaxpr = cut(jaxpr, text_limit) if not left_out else (
-            jaxpr[:text_limit] + f"\n… (the rest not shown: {left_out:,} more equations)")
+    jaxpr = _jaxpr_text(trace, text_limit)
     if not trace.ready:  # they come with the compile
         return {"jaxpr": jaxpr, "stablehlo": f"({COMPILING_TEXT})", "hlo": f"({COMPILING_TEXT})"}
     return {
@@ -132,6 +128,20 @@ def texts(trace: "Trace", text_limit: int = TEXT_LIMIT) -> dict[str, str | None]
         "stablehlo": cut(trace.stablehlo_text, text_limit),
         "hlo": cut(trace.hlo_text, text_limit),
     }
+
+
+def _jaxpr_text(trace: "Trace", text_limit: int) -> str | None:
+    """The jaxpr's text, printed only as far as it can be shown, once per trace and limit
+    (every output of a trace shows it: the widget, its static view, each export)."""
+    known = _jaxpr_texts.setdefault(trace, {})
+    if text_limit not in known and trace.jaxpr is not None:
+        text, left_out = _compat.jaxpr_text(trace.jaxpr, text_limit // CHARS_PER_EQUATION)
+        known[text_limit] = cut(text, text_limit) if not left_out else (
+            text[:text_limit] + f"\n… (the rest not shown: {left_out:,} more equations)")
+    return known.get(text_limit)
+
+
+_jaxpr_texts: "weakref.WeakKeyDictionary[Trace, dict[int, str]]" = weakref.WeakKeyDictionary()
 
 
 def views(trace: "Trace") -> dict[str, str | None]:
