@@ -343,3 +343,32 @@ def test_random_bits_and_per_leaf_optimizer_updates_link():
     assert {jaxpr.nodes[j].op for n in threefry for j in n.links} <= {
         "random_bits", "random_fold_in", "random_split", "random_wrap", "random_unwrap",
         "threefry2x32", "unrolled"}
+
+
+LINKS_OF_A_GRAD_STEP = """
+import json, jax, jax.numpy as jnp, jaxviz
+def loss(layers, x):
+    for w in layers:
+        h = x @ w
+        x = x + jnp.tanh(h - h.mean(-1, keepdims=True))
+    return (x ** 2).sum()
+t = jaxviz.trace(jax.grad(loss), [jnp.ones((8, 8)) * 0.1] * 4, jnp.ones((4, 8)))
+print(json.dumps({n.id: n.links for n in t.graph("hlo").nodes.values()}))
+"""
+
+
+def test_links_come_in_the_same_order_from_run_to_run():
+    """Python orders a set of strings differently in each process (hash randomization):
+    the links (and so the details' lists of counterparts) must not follow one."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    runs = [subprocess.run([sys.executable, "-c", LINKS_OF_A_GRAD_STEP], check=True,
+                           capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2", "3")]
+    links = [json.loads(run) for run in runs]
+    assert any(len(v) > 1 for v in links[0].values())  # some instruction has several
+    assert links[0] == links[1] == links[2]
