@@ -47,10 +47,11 @@ LABELLED_EDGES = 60
 #: Any other node's edges into (or out of) more boxes than this of one open group are
 #: drawn as one edge to (from) the group.
 FANOUT_LIMIT = 8
-#: Edges from one node of a pass into more boxes than this of another (the residuals a
-#: forward pass hands to its backward pass) are drawn as one edge: each spans the whole
-#: drawing, and dot's placement of a grad step's few hundred boxes took a second with them.
-PASS_FANOUT_LIMIT = 1
+#: Edges from one node of a pass into more boxes than this of a later pass (the residuals a
+#: forward pass hands its backward pass) are drawn as one edge, and so, like any sheaf out
+#: of one group, all of them as one edge from pass to pass: each spans the whole drawing,
+#: and dot's placement of a grad step's few hundred boxes took a second with them.
+PASS_FANOUT_LIMIT = 0
 _FANNED_CATEGORIES = ("input", "const")
 _CLUSTER = 'style="rounded,dashed"; color="#9ca3af"; fontsize=10;'
 #: Code XLA removed: faded and dashed, whatever its colour class.
@@ -234,8 +235,8 @@ def _far_chunk_edges(graph: Graph, view: Projection) -> set[tuple[str, str]]:
 def _bundled(graph: Graph, edges: dict[tuple[str, str], list[str]], order: dict[str, int]
              ) -> tuple[dict[tuple[str, str], list[str]], list[tuple[str, str]]]:
     """Edges from one node into more than FANOUT_LIMIT boxes of one open group it is not in
-    (PASS_FANOUT_LIMIT from one pass into another), merged into one edge to the group; then
-    likewise edges into one node out of many boxes.
+    (PASS_FANOUT_LIMIT from one pass into a later one), merged into one edge to the group;
+    then likewise edges into one node out of many boxes.
 
     dot routes an edge through every rank it spans: the residuals a forward pass hands to its
     backward pass, one long edge each, made opening a group take seconds, and a sheaf of them
@@ -252,14 +253,20 @@ def _bundled(graph: Graph, edges: dict[tuple[str, str], list[str]], order: dict[
         outside = [g for g in graph.ancestors(node) if g not in around[other]]
         return outside[-1] if outside else None
 
-    def limit(group: str, other: str) -> int:
-        """How many edges between ``other`` and boxes of ``group`` are drawn one by one."""
+    def limit(group: str, other: str, into: bool) -> int:
+        """How many edges between ``other`` and boxes of ``group`` (``into`` it, or out of
+        it) are drawn one by one: PASS_FANOUT_LIMIT from a pass into a later one, the way
+        residuals go (the odd value XLA shares the other way keeps its edge, and no tie
+        that would pull the later pass up beside the earlier)."""
         parent = graph.nodes[group]
         if "pass" not in parent.params:
             return FANOUT_LIMIT
         side = next((g for g in (other, *graph.ancestors(other))
                      if graph.nodes[g].group == parent.group), other)
-        return PASS_FANOUT_LIMIT if "pass" in graph.nodes[side].params else FANOUT_LIMIT
+        if "pass" not in graph.nodes[side].params:
+            return FANOUT_LIMIT
+        earlier, later = (side, group) if into else (group, side)
+        return PASS_FANOUT_LIMIT if order[earlier] < order[later] else FANOUT_LIMIT
 
     ties = []
     for inner in (1, 0):  # the end inside the group: heads (fan-out) first, then tails
@@ -270,7 +277,7 @@ def _bundled(graph: Graph, edges: dict[tuple[str, str], list[str]], order: dict[
                 sheaves.setdefault((edge[1 - inner], group), []).append(edge)
         bundle = {}
         for (node, group), members in sheaves.items():
-            if len(members) <= limit(group, node):
+            if len(members) <= limit(group, node, bool(inner)):
                 continue
             bundle.update(dict.fromkeys(members, (node, group) if inner else (group, node)))
             if not inner:

@@ -124,7 +124,10 @@ def test_the_svg_keeps_every_drawn_id_and_edges_name_drawn_ends(grad_trace):
     assert bundles  # the grad program has sheaves to bundle
 
 
-def test_a_forward_value_the_backward_pass_reads_more_than_once_draws_one_edge_into_it():
+def test_what_the_forward_pass_hands_the_backward_pass_is_one_edge_and_comes_first():
+    """The residuals: one edge from the forward pass into the backward pass, not one per
+    value (each spans the drawing: dot took a second placing a grad step's), and the
+    backward pass starts below every box that hands it one."""
     def loss(w):  # a two-layer MLP: the backward pass reads the forward's values
         return jnp.tanh(jnp.tanh(w @ jnp.ones((3, 3))) @ w).sum()
 
@@ -134,16 +137,47 @@ def test_a_forward_value_the_backward_pass_reads_more_than_once_draws_one_edge_i
         passes = {g.params["pass"]: g.id for g in graph.groups if "pass" in g.params}
         forward, backward = passes["forward"], passes["backward"]
         expanded = expansion(graph, "all")
-        uses: dict[str, int] = {}
-        for src, dst in project(graph, expanded).edges:
-            if forward in graph.ancestors(src) and backward in graph.ancestors(dst):
-                uses[src] = uses.get(src, 0) + 1
-        assert max(uses.values()) > 1 and min(uses.values()) == 1, view
-        drawn = drawn_edges(Layouter(graph).layout(expanded).dot)
-        for src, count in uses.items():
-            into_backward = [head for tail, head in drawn if tail == src and (
-                head == f"anchor_{backward}" or backward in graph.ancestors(head))]
-            if count > 1:
-                assert into_backward == [f"anchor_{backward}"], (view, src)
-            else:
-                assert len(into_backward) == 1 and not into_backward[0].startswith("anchor_")
+        handing = {src for src, dst in project(graph, expanded).edges
+                   if forward in graph.ancestors(src) and backward in graph.ancestors(dst)}
+        assert len(handing) > 1, view
+        dot = Layouter(graph).layout(expanded).dot
+        drawn = drawn_edges(dot)
+        into_backward = {(tail, head): attrs for (tail, head), attrs in drawn.items()
+                         if head == f"anchor_{backward}" or backward in graph.ancestors(head)}
+        assert not any(tail in handing for tail, _ in into_backward
+                       if into_backward[tail, _].get("style") != "invis"), view
+        bundle = into_backward[f"anchor_{forward}", f"anchor_{backward}"]
+        assert bundle["ltail"] == f"cluster_{forward}" and bundle["lhead"] == f"cluster_{backward}"
+        placed = pygraphviz.AGraph(string=dot)
+        placed.layout(prog="dot")
+
+        def y(node_id):  # Graphviz's y grows upwards
+            return float(placed.get_node(node_id).attr["pos"].split(",")[1])
+
+        assert all(y(src) > y(f"anchor_{backward}") for src in handing), view
+
+
+def test_a_gpt_train_steps_backward_pass_is_drawn_below_its_forward_layers():
+    """In XLA's view of the nanoGPT step the forward pass's boxes come in no order of depth:
+    the tie that holds the backward pass down leaves the lowest of them (from the one built
+    last, the backward pass sat beside the layers' forward pass)."""
+    from real import load
+
+    (program,) = load("gpt_train_step")
+    trace = jaxviz.trace(program.fn, *program.args)
+    graph = trace.graph("hlo")
+    passes = {g.params["pass"]: g.id for g in graph.groups if "pass" in g.params}
+    forward, backward = passes["forward"], passes["backward"]
+    (layers,) = [g.id for g in graph.groups if g.op == "unrolled" and g.group == forward]
+    expanded = expansion(graph)
+    shown = project(graph, expanded)
+    handing = {src for src, dst in shown.edges if src in shown.nodes
+               and layers in graph.ancestors(src) and backward in graph.ancestors(dst)}
+    assert len(handing) > 10
+    placed = pygraphviz.AGraph(string=Layouter(graph).layout(expanded).dot)
+    placed.layout(prog="dot")
+
+    def y(node_id):  # Graphviz's y grows upwards
+        return float(placed.get_node(node_id).attr["pos"].split(",")[1])
+
+    assert all(y(src) > y(f"anchor_{backward}") for src in handing)
