@@ -138,9 +138,14 @@ export class SvgView {
           x += Math.max(0, Math.min(toGroups - x, room));
         }
         // Inputs far from the work they feed (XLA's view of a train step puts them in a
-        // corner): where the groups begin, if more is to be read there than beside them.
+        // corner): where a group at the top begins, the one showing the most, if more is
+        // to be read there than beside them (lm1b's outer groups begin in empty space).
         const beside = seen(within(x)).length;
-        if (beside < FEW_SEEN && seen(within(toGroups)).length > beside) x = toGroups;
+        if (beside < FEW_SEEN) {
+          const best = lefts.map((left) => within(PAD - left))
+            .reduce((a, b) => (seen(b).length > seen(a).length ? b : a), within(toGroups));
+          if (seen(best).length > beside) x = best;
+        }
       }
       x = within(x);
     }

@@ -645,12 +645,13 @@ def test_the_first_picture_of_a_real_model_is_readable(guard, gpt):
     assert fitted["whole"] == fitted["boxes"] and not fitted["overview"], fitted
 
 
-@pytest.mark.parametrize("name", ["gpt_train_step", "flax_vae"])
+@pytest.mark.parametrize("name", ["gpt_train_step", "flax_vae", "lm1b_linen"])
 def test_the_first_picture_of_a_real_models_hlo_view_starts_where_its_work_does(guard, gpt,
                                                                                  name):
     """XLA's views of the GPT train step and the Flax VAE are wide, their inputs far from
     the forward pass (top right of it, top left): the first picture shows where the groups
-    at the top begin, boxes to read, not the inputs' long edges and little else."""
+    at the top begin, boxes to read, not the inputs' long edges and little else. In lm1b's
+    the outer groups begin in empty space: it shows where its first layer begins."""
     from real import load
 
     if name == "gpt_train_step":
