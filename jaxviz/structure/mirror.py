@@ -297,6 +297,6 @@ def _order(hlo: Graph, jaxpr: Graph, copies: list[Node]) -> None:
 
 
 def _pass_of(group: Node) -> dict[str, str]:
-    """The pass a jaxpr group stands for, which its HLO copy keeps (layout.py draws the
-    residuals between passes as one edge each)."""
+    """The pass a jaxpr group stands for, which its HLO copy keeps (layout.py draws what
+    one pass hands a later one as one edge)."""
     return {"pass": group.params["pass"]} if "pass" in group.params else {}
