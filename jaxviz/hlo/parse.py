@@ -60,10 +60,10 @@ _CALLEE_ATTRIBUTES = frozenset(
 )
 _MAX_SHAPE_DEPTH = 64  # tuple nesting; deeper is garbage, and would exhaust the stack
 
-_SPACE = re.compile(r"(?:[ \t\r\n]|/\*(?:[^*\n]|\*(?!/))*\*/)*")
-_INLINE_SPACE = re.compile(r"(?:[ \t\r]|/\*(?:[^*\n]|\*(?!/))*\*/)*")
+_SPACE = re.compile(r"(?:[ \t\r\n]++|/\*(?:[^*\n]++|\*(?!/))*+\*/)*+")
+_INLINE_SPACE = re.compile(r"(?:[ \t\r]++|/\*(?:[^*\n]++|\*(?!/))*+\*/)*+")
 _COMMENT = re.compile(r"/\*(?:[^*\n]|\*(?!/))*\*/")
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_STRING = re.compile(r'"(?:[^"\\\n]++|\\.)*+"')
 _TOP_LEVEL_STOP = re.compile(r'[\n,(){}\[\]"/]')
 _NESTED_STOP = re.compile(r'[\n(){}\[\]"/]')
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -80,9 +80,12 @@ _SIMPLE_START = re.compile(
 _ATTRIBUTE_START = re.compile(r"[ \t]*,[ \t]*([\w.\-]+)=")
 #: The common attribute values, in one match: a bare word (``to_apply=%add.1``), or one
 #: pair of braces holding no brackets but quoted strings (``metadata={op_name="..." ...}``,
-#: ``{1,0}``), ending the attribute. Anything else takes :meth:`_Cursor.scan`.
+#: ``{1,0}``), ending the attribute. Anything else takes :meth:`_Cursor.scan`. Possessive
+#: (``++``, ``*+``): a run of plain text goes in one step, and nothing is tried again.
 _PLAIN_VALUE = re.compile(
-    r'(?:[^\s,(){}\[\]"/]+|\{(?:[^{}()\[\]"\n/]|"(?:[^"\\\n]|\\.)*")*\})(?=[ \t\r]*(?:,|\n|$))')
+    r'(?:[^\s,(){}\[\]"/]++|\{(?:[^{}()\[\]"\n/]++|"(?:[^"\\\n]++|\\.)*+")*+\})(?=[ \t\r]*(?:,|\n|$))')
+#: ``, key=value`` with a common value (as above), in one match.
+_PLAIN_ATTRIBUTE = re.compile(_ATTRIBUTE_START.pattern + "(" + _PLAIN_VALUE.pattern + ")")
 #: A computation's parameter with an array shape, ``p.1: f32[2,4]{1,0}`` and the ``,`` or
 #: ``)`` after it, in one match.
 _PLAIN_PARAMETER = re.compile(
@@ -435,8 +438,18 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
     """``, key=value`` pairs to the end of the line: raw values and where each starts."""
     attributes: dict[str, str] = {}
     positions: dict[str, int] = {}
+    text = cursor.text
     while True:
-        start = cursor.match(_ATTRIBUTE_START)  # the common case, in one match
+        plain = _PLAIN_ATTRIBUTE.match(text, cursor.pos)  # the common case, in one match
+        if plain:
+            key = plain.group(1)
+            if key in attributes:
+                raise cursor.error(f"duplicate attribute {key!r}", plain.start(1))
+            attributes[key] = plain.group(2)
+            positions[key] = plain.start(2)
+            cursor.pos = plain.end()
+            continue
+        start = cursor.match(_ATTRIBUTE_START)
         if start:
             key_pos, key = start.start(1), start.group(1)
         elif cursor.text.startswith("\n", cursor.pos):  # the end of the line, at once
@@ -666,9 +679,10 @@ def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
             cursor.metadata[raw] = _parse_metadata(cursor, raw, positions["metadata"], frames)
         metadata = cursor.metadata[raw]
     called = []
-    for key, value in attributes.items():
-        if key in _CALLEE_ATTRIBUTES:
-            called.extend(_computation_names(cursor, value, positions[key]))
+    if not _CALLEE_ATTRIBUTES.isdisjoint(attributes):
+        for key, value in attributes.items():
+            if key in _CALLEE_ATTRIBUTES:
+                called.extend(_computation_names(cursor, value, positions[key]))
     return HloInstruction(
         name=name,
         opcode=opcode,
