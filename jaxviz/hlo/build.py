@@ -142,6 +142,7 @@ class _Builder:
         self.graph = Graph(view="hlo")
         self._counts: dict[str, int] = {}
         self._walking: list[str] = []  # computations being walked (guards against cycles)
+        self._sources: dict[int, SourceLoc | None] = {}
         entry = module.entry
         n_params = sum(inst.opcode == "parameter" for inst in entry.instructions)
         self._arg_names = list(arg_names) if arg_names and len(arg_names) == n_params else None
@@ -164,6 +165,15 @@ class _Builder:
     def _new_group(self, **fields) -> Node:
         return self._add("f", kind="group", **fields)
 
+    def _source(self, metadata: HloMetadata | None) -> SourceLoc | None:
+        """:func:`_source`, once per metadata object (instructions share them)."""
+        if metadata is None:
+            return None
+        key = id(metadata)  # the module holds every metadata object while this builds
+        if key not in self._sources:
+            self._sources[key] = _source(metadata)
+        return self._sources[key]
+
     def _connect(self, value: _Value, dst: str) -> None:
         if value.elements is not None:
             for element in value.elements:
@@ -176,7 +186,7 @@ class _Builder:
                           **fields) -> Node:
         fields.setdefault("op", inst.opcode)
         node = self._add(prefix, shape=str(inst.shape), group=group,
-                         source=_source(inst.metadata), params=_params(inst), **fields)
+                         source=self._source(inst.metadata), params=_params(inst), **fields)
         node.label += _sharding_suffix(node)
         return node
 
@@ -210,7 +220,8 @@ class _Builder:
             return operands[0].element(int(index)) if operands and index.isdigit() else _NOTHING
         if opcode == "tuple":
             return _Value(inst.shape, elements=operands)
-        callees = [self.module.computations_by_name.get(name) for name in inst.called_computations]
+        called = inst.called_computations
+        callees = [self.module.computations_by_name.get(n) for n in called] if called else None
         if callees and all(callees) and not any(c.name in self._walking for c in callees):
             if opcode in ("fusion", "call"):
                 return self._call(inst, callees[0], operands, group)
