@@ -9,7 +9,7 @@ handful of nodes and edges that are actually drawn.
 from __future__ import annotations
 
 import linecache
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Iterator
@@ -99,7 +99,7 @@ class Graph:
 
     def regrouped(self) -> None:
         """Forget what is cached about membership: call after moving nodes between groups."""
-        for cached in ("_children", "leaf_counts"):
+        for cached in ("_children", "leaf_counts", "_projections"):
             self.__dict__.pop(cached, None)
 
     @cached_property
@@ -248,13 +248,32 @@ class Projection:
     stand_in: dict[str, str]
 
 
+#: Projections a graph keeps, the latest: a view's drawing, node index and the layouts
+#: beside it each project the same one or two expansion states.
+PROJECTIONS_KEPT = 2
+
+
 def project(graph: Graph, expanded: Iterable[str]) -> Projection:
-    """Map every node to what stands for it when ``expanded`` groups are open.
+    """Map every node to what stands for it when ``expanded`` groups are open (the same
+    object for the same state while the graph is not regrouped: read it, do not change it).
 
     A node inside a closed group is represented by the outermost closed group around it;
     edges are redirected accordingly, and edges inside one closed group disappear.
     """
     expanded = frozenset(expanded)
+    kept: OrderedDict[tuple, Projection] = graph.__dict__.setdefault("_projections",
+                                                                     OrderedDict())
+    key = (expanded, len(graph.nodes), len(graph.edges))  # a graph still being built grows
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    kept[key] = shown = _project(graph, expanded)
+    if len(kept) > PROJECTIONS_KEPT:
+        kept.popitem(last=False)
+    return shown
+
+
+def _project(graph: Graph, expanded: frozenset[str]) -> Projection:
     rep: dict[str | None, str | None] = {None: None}
 
     def _group_rep(group: str) -> str | None:
