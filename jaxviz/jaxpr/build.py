@@ -35,6 +35,8 @@ class _Frame:
     group: str | None
     scope_prefix: tuple[str, ...] = ()
     open_scopes: list[tuple[str, str]] = field(default_factory=list)  # (scope name, group id)
+    #: The last name stack asked for and its group: equations in a row mostly share one.
+    last_scope: tuple[tuple[str, ...], str | None] | None = None
 
 
 def build_jaxpr_graph(
@@ -222,6 +224,13 @@ class _Builder:
 
     def _scope_group(self, stack: tuple[str, ...], frame: _Frame) -> str | None:
         """The named-scope group for a name stack, opening and closing scopes as needed."""
+        if frame.last_scope is not None and frame.last_scope[0] == stack:
+            return frame.last_scope[1]  # the scopes it opened are still the open ones
+        group = self._open_scopes(stack, frame)
+        frame.last_scope = (stack, group)
+        return group
+
+    def _open_scopes(self, stack: tuple[str, ...], frame: _Frame) -> str | None:
         if stack[: len(frame.scope_prefix)] == frame.scope_prefix:
             stack = stack[len(frame.scope_prefix):]
         # "jvp(conv1)" is two groups: the forward pass, and the module conv1 inside it;
@@ -259,8 +268,9 @@ class _Builder:
         the equations alike (formatting params costs more than the rest of a node)."""
         name = eqn.primitive.name
         literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
-        alike = (key, tuple([_literal_key(v) for v in literals]),
-                 tuple([(k, v) for k, v in eqn.params.items() if k in repeats.INDEX_PARAMS]))
+        alike = (key, tuple([None if v is None else _literal_key(v) for v in literals]),
+                 tuple([(k, v) for k, v in eqn.params.items() if k in repeats.INDEX_PARAMS])
+                 if not _INDEX_PARAMS.isdisjoint(eqn.params) else ())
         try:
             return self._looks[alike]
         except KeyError:
@@ -339,6 +349,9 @@ class _Builder:
             node.label = words + called + node.label[node.label.index(" · "):]
             node.opens_by_default = False
         return node
+
+
+_INDEX_PARAMS = repeats.INDEX_PARAMS
 
 
 def _literal_key(value: Any) -> Any:

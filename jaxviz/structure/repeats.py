@@ -73,6 +73,8 @@ def _param_key(value: Any) -> Hashable:
         jaxpr, _ = _compat.open_jaxpr(value)
         return ("jaxpr", tuple(e.primitive.name for e in jaxpr.eqns))
     if isinstance(value, (tuple, list)):
+        if type(value) is tuple and all(type(v) in _PLAIN for v in value):
+            return value  # axes, dimension numbers: their own key, as plain values are
         return tuple(_param_key(v) for v in value)
     if isinstance(value, (np.dtype, np.generic, enum.Enum, int, float, str, bytes, type(None))):
         return value
