@@ -146,13 +146,13 @@ def test_program_texts_print_only_what_is_shown():
 def _spelled_out(entries):
     """numbered_families' entries back to {(stand-in, op, label, source): count}."""
     result = {}
-    for stand_in, op, label, source, count, *ranges in entries:
-        if not ranges:
-            result[(stand_in, op, label, source)] = count
-            continue
-        for first, last in ranges[0]:
-            for n in range(first, last + 1):
-                result[(stand_in, op, str(n).join(label), source)] = count
+    for stand_ins, op, label, source, count, *ranges in entries:
+        labels = [label] if not ranges else [str(n).join(label) for first, last in ranges[0]
+                                             for n in range(first, last + 1)]
+        for stand_in in stand_ins if isinstance(stand_ins, list) else [stand_ins]:
+            for text in labels:
+                assert (stand_in, op, text, source) not in result
+                result[(stand_in, op, text, source)] = count
     return result
 
 
@@ -167,6 +167,23 @@ def test_search_entries_merge_labels_that_differ_in_one_number():
     assert len(entries) == 2 + 1 + 1 + 4
     assert ["g2", "iteration", ["iteration ", " · layers[", "]"], 3, 1, [[0, 8]]] in entries
     assert ["g1", "iteration", ["iteration ", ""], 3, 1, [[0, 9], [12, 13]]] in entries
+
+
+def test_search_entries_the_same_in_several_closed_groups_are_one():
+    """The iterations of an opened loop hide the same steps each: one entry lists them all."""
+    steps = [("dot_general", "dot_general · f32[16,32]", 3, 1), ("add", "add", 4, 2)]
+    hidden = {(f"g{i}", op, label, source): count
+              for i in range(10, 137) for op, label, source, count in steps}
+    hidden.update({(f"g{i}", "slice", f"head {k}", 5): 1 for i in range(10, 137)
+                   for k in range(8)})
+    hidden[("g200", "add", "add", 4)] = 3  # the same step, but hiding three: its own entry
+    entries = state.numbered_families(hidden)
+    assert _spelled_out(entries) == hidden
+    stand_ins = [f"g{i}" for i in range(10, 137)]
+    assert [stand_ins, "dot_general", "dot_general · f32[16,32]", 3, 1] in entries
+    assert [stand_ins, "add", "add", 4, 2] in entries and ["g200", "add", "add", 4, 3] in entries
+    assert [stand_ins, "slice", ["head ", ""], 5, 1, [[0, 7]]] in entries
+    assert len(entries) == 4
 
 
 def affine_layers(layers, x):

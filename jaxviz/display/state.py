@@ -331,9 +331,16 @@ def node_index(graph: Graph, shown: Projection, other: Graph | None = None,
             flows["inputs"][dst].append([src, label])
             flows["outputs"][src].append([dst, label])
     sources: dict[SourceLoc, int] = {}
+    by_object: dict[int, int] = {}  # nodes share SourceLoc objects, which hash slowly
 
     def source_of(node: Node) -> int | None:
-        return sources.setdefault(node.source, len(sources)) if node.source else None
+        source = node.source
+        if source is None:
+            return None
+        number = by_object.get(id(source))
+        if number is None:
+            number = by_object[id(source)] = sources.setdefault(source, len(sources))
+        return number
 
     index = {}
     drawn = set(shown.clusters) | set(shown.nodes)
@@ -376,27 +383,45 @@ def numbered_families(hidden: dict[tuple, int]) -> list[list]:
     ``layers[127]['wq']``, ``iteration 0 · layers[0]`` …, the number the same wherever it
     appears) as one entry ``[stand-in, op, [text, text, ...], source, count, [[first, last],
     ...]]``, the number going between the texts: a 128-layer model's inputs are then a few
-    entries, not thousands."""
+    entries, not thousands. Entries the same but for their stand-in are one, with the
+    stand-ins in a list (``[[stand-in, ...], op, ...]``): a 128-layer loop's opened
+    iterations hide the same steps each."""
+    # A family shares its stand-in, op, source and count: where fewer than FAMILY_MIN
+    # entries share those, none of them can be in one (most, in a big program).
+    kinds = Counter((*key[:2], key[3], count) for key, count in hidden.items())
     candidates: dict[tuple, list[tuple[tuple, int]]] = {}
-    for key in hidden:
-        candidates[key] = [((*key[:2], key[3], hidden[key], texts), number)
-                           for texts, number in _number_splits(key[2])]
+    for key, count in hidden.items():
+        kind = (*key[:2], key[3], count)
+        candidates[key] = [((*kind, texts), number) for texts, number in
+                           _number_splits(key[2])] if kinds[kind] >= FAMILY_MIN else []
     sizes = Counter(family for families in candidates.values() for family, _ in families)
     members: dict[tuple, list[tuple[int, tuple]]] = defaultdict(list)
     for key, families in candidates.items():
         if families:
             family, number = max(families, key=lambda f: (sizes[f[0]], f[0][4]))
             members[family].append((number, key))
-    entries = []
+    # Each entry by what it says but for its stand-in -> its stand-ins, and what it says.
+    entries: dict[tuple, tuple[list[str], list]] = {}
+
+    def add(stand_in: str, key: tuple, rest: list) -> None:
+        if key in entries:
+            entries[key][0].append(stand_in)
+        else:
+            entries[key] = ([stand_in], rest)
+
     singles = {key for group in members.values() if len(group) < FAMILY_MIN for _, key in group}
     singles.update(key for key, families in candidates.items() if not families)
     for family, group in members.items():
         if len(group) >= FAMILY_MIN:
             stand_in, op, source, count, texts = family
-            entries.append([stand_in, op, list(texts), source, count,
-                            _ranges(sorted(n for n, _ in group))])
-    entries.extend([*key, hidden[key]] for key in hidden if key in singles)
-    return entries
+            ranges = _ranges(sorted(n for n, _ in group))
+            add(stand_in, (*family[1:], *map(tuple, ranges)),
+                [op, list(texts), source, count, ranges])
+    for key, count in hidden.items():
+        if key in singles:
+            add(key[0], (*key[1:], count), [*key[1:], count])
+    return [[stand_ins if len(stand_ins) > 1 else stand_ins[0], *rest]
+            for stand_ins, rest in entries.values()]
 
 
 @functools.lru_cache(maxsize=1 << 16)  # labels recur across views, layouts and programs

@@ -446,16 +446,17 @@ function heatColour(t) {
 /** One search entry from Python (state.py's numbered_families) -> the entries it stands for:
  * ``[standIn, op, label, source, count]``, or a family of labels differing in one number,
  * ``[standIn, op, [text, text, ...], source, count, [[first, last], ...]]`` (the number
- * goes between the texts). */
+ * goes between the texts); ``standIn`` may be a list: the same entry in each of them. */
 function hiddenEntries(sources) {
-  return ([standIn, op, label, source, count, ranges]) => {
-    const entry = { standIn, op, count, source: source === null ? undefined : sources[source] };
-    if (!ranges) return [{ ...entry, label }];
-    const entries = [];
-    for (const [first, last] of ranges) {
-      for (let n = first; n <= last; n++) entries.push({ ...entry, label: label.join(String(n)) });
+  return ([standIns, op, label, source, count, ranges]) => {
+    const labels = [];
+    if (!ranges) labels.push(label);
+    for (const [first, last] of ranges ?? []) {
+      for (let n = first; n <= last; n++) labels.push(label.join(String(n)));
     }
-    return entries;
+    const resolved = source === null ? undefined : sources[source];
+    return (Array.isArray(standIns) ? standIns : [standIns]).flatMap((standIn) =>
+      labels.map((text) => ({ standIn, op, count, source: resolved, label: text })));
   };
 }
 

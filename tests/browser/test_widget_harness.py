@@ -416,6 +416,27 @@ def test_search_finds_one_member_of_a_numbered_family(guard):
     expect(node(page, leaf)).to_have_class(re.compile("jv-match"))
 
 
+def test_search_counts_a_step_in_each_closed_iteration(guard):
+    """Opened, a loop's alike iterations hide the same steps each: one search entry names
+    every iteration, and search still counts each, and opens them."""
+    layers = [{"w": jnp.ones(3) * i, "b": jnp.zeros(3)} for i in range(8)]
+    t = jaxviz.trace(many_layers, layers, jnp.ones(3))
+    graph = t.graph("jaxpr", linked=False)
+    (alike,) = [n.id for n in graph.nodes.values() if n.op == "alike"]
+    widget = open_widget(guard, t, expand=expansion(graph) | {alike})
+    assert any(isinstance(entry[0], list) and len(entry[0]) == 7 for entry in widget.hidden)
+    page = guard.page
+    count = page.locator(".jv-count")
+    page.get_by_role("searchbox").fill("mul")  # the op (the line's code says "*")
+    expect(count).to_have_text("1 of 8 (7 in closed groups)")
+    page.get_by_role("button", name="show hidden").click()
+    expect(count).to_have_text("1 of 8")
+    muls = [n.id for n in graph.nodes.values() if n.op == "mul"]
+    assert len(muls) == 8
+    for leaf in muls:
+        expect(node(page, leaf)).to_have_class(re.compile("jv-match"))
+
+
 def test_downloads(guard, fori):
     widget = open_widget(guard, fori)
     page = guard.page
