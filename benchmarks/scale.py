@@ -92,17 +92,14 @@ def ready_default_view(trace: jaxviz.Trace) -> int:
 
 
 def payload_bytes(trace: jaxviz.Trace) -> int:
-    """Bytes a notebook stores for the output: every MIME part, plus widget state if any."""
-    from IPython.core.formatters import DisplayFormatter
+    """Bytes a notebook stores for the output, as a kernel makes it: the widget's state (its
+    bundle is stored once), the static view beside it and the text."""
+    from jaxviz.display import html
+    from jaxviz.display.widget import saved_bytes
 
-    data, metadata = DisplayFormatter().format(trace)
-    size = len(json.dumps(data)) + len(json.dumps(metadata))
-    widget = getattr(trace, "widget", None)
-    if callable(widget):
-        state = widget().get_state()
-        size += len(json.dumps({k: v for k, v in state.items() if k not in ("_esm", "_css")},
-                               default=str))
-    return size
+    beside = saved_bytes(trace.widget())
+    data = {"text/html": html.fragment(trace, beside=beside), "text/plain": repr(trace)}
+    return len(json.dumps(data)) + beside
 
 
 def first_picture(fn, args) -> tuple[float, jaxviz.Trace]:

@@ -188,3 +188,24 @@ def test_a_layout_whose_node_index_leaves_no_room_is_never_laid_out():
     assert html.structure_layouts(t, "jaxpr", default, drawing + 10, drawing) == []
     assert len(t._layouters["jaxpr"]._cache) == laid_out
     assert html.structure_layouts(t, "jaxpr", default, html.OUTPUT_BUDGET, drawing)
+
+
+def test_the_layouts_leave_room_for_the_widget_state_saved_beside_them():
+    """In a notebook the static view is saved beside the widget's state: its layouts keep
+    the two within OUTPUT_BUDGET (the 128-layer block's would not fit beside it)."""
+    def deep(x, layers):
+        for w in layers:
+            x = jnp.tanh(x @ w) + x
+        return x
+
+    t = jaxviz.trace(deep, jnp.ones((2, 3)), [jnp.ones((3, 3))] * 6)
+    bare = len(html.fragment(t, layouts_limit=0))
+    carried = html.static_output(t, layouts_limit=html.OUTPUT_BUDGET).layouts
+    assert carried
+    for beside in (0, html.OUTPUT_BUDGET - bare - 20_000, html.OUTPUT_BUDGET - bare):
+        page = html.fragment(t, layouts_limit=html.OUTPUT_BUDGET, beside=beside)
+        assert len(page) + beside <= html.OUTPUT_BUDGET
+    full = html.OUTPUT_BUDGET - bare
+    assert html.static_output(t, layouts_limit=html.OUTPUT_BUDGET, beside=full).layouts == []
+    live = widget.make_widget(t)
+    assert 0 < widget.saved_bytes(live) < len(json.dumps(live.get_state(), default=str))

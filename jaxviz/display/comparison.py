@@ -169,4 +169,6 @@ def mimebundle(comparison: "Comparison", include: Any = None, exclude: Any = Non
     summary as text; a terminal gets the summary only."""
     from jaxviz.display import html
 
-    return output_bundle(comparison, make_widget, html.comparison_fragment, include, exclude)
+    # Its static view carries no layouts: nothing in it gives way to the widget's state.
+    return output_bundle(comparison, make_widget,
+                         lambda c, beside: html.comparison_fragment(c), include, exclude)

@@ -49,7 +49,8 @@ INLINE_SVG_LIMIT = 100_000
 #: What a static output may weigh with the layouts of the structure groups it opens without
 #: a kernel (each one precomputed: a whole drawing), and how many it lays out at most. In a
 #: notebook, where the widget shows and this output is the fallback saved beside it (for
-#: nbconvert), the layouts add at most NOTEBOOK_LAYOUTS bytes.
+#: nbconvert), the layouts add at most NOTEBOOK_LAYOUTS bytes, and the widget's saved state
+#: counts towards OUTPUT_BUDGET.
 OUTPUT_BUDGET = 150_000
 NOTEBOOK_LAYOUTS = 40_000
 LAYOUTS_LIMIT = 4
@@ -108,10 +109,11 @@ class StaticOutput:
 @_gc.paused()  # a big graph's states, layouts and their changes (see _gc.py)
 def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
                   layouts_limit: int = NOTEBOOK_LAYOUTS,
-                  check: Callable[[], None] | None = None) -> StaticOutput:
+                  check: Callable[[], None] | None = None, beside: int = 0) -> StaticOutput:
     """One trace's static output, with the layouts of opening its structure groups that fit
-    OUTPUT_BUDGET, within ``layouts_limit`` bytes; ``check`` is called before each of them
-    (made in the background, it raises when a cell starts: see background.py)."""
+    OUTPUT_BUDGET with the ``beside`` bytes the output also carries (a widget's saved state),
+    within ``layouts_limit`` bytes; ``check`` is called before each of them (made in the
+    background, it raises when a cell starts: see background.py)."""
     state: dict[str, Any] = output_state.trace_state(trace, TEXT_LIMIT)
     views = state["views"]
     output_state.check_view(views, view)
@@ -135,17 +137,19 @@ def static_output(trace: "Trace", view: str = "jaxpr", expand: object = None,
         # What is left for layouts beside the drawing, the bundle, the data and the HTML
         # around them (the page's own, the loader, the findings, a kilobyte for the rest).
         frame = len(PAGE_STYLE) + len(LOADER) + len(_findings(state["findings"])) + 1_000
-        room = min(layouts_limit, OUTPUT_BUDGET - frame - len(svg) - len(bundle) - len(data))
+        room = min(layouts_limit,
+                   OUTPUT_BUDGET - beside - frame - len(svg) - len(bundle) - len(data))
         layouts = structure_layouts(trace, view, state, room, len(pack(state.get("svg", svg))),
                                     check)
     return StaticOutput(state, data, layouts, svg, note)
 
 
 def fragment(trace: "Trace", view: str = "jaxpr", expand: object = None,
-             layouts_limit: int = NOTEBOOK_LAYOUTS, check: Callable[[], None] | None = None
-             ) -> str:
-    """The HTML block for one trace (the notebook's ``text/html`` output)."""
-    out = static_output(trace, view, expand, layouts_limit, check)
+             layouts_limit: int = NOTEBOOK_LAYOUTS, check: Callable[[], None] | None = None,
+             beside: int = 0) -> str:
+    """The HTML block for one trace (the notebook's ``text/html`` output, saved beside
+    ``beside`` bytes of widget state)."""
+    out = static_output(trace, view, expand, layouts_limit, check, beside)
     bundle = _packed_bundle()
     return (
         f'<div class="jaxviz-static"><style>{NO_SCRIPT_STYLE}</style>'

@@ -24,6 +24,7 @@ state, so the browser side is one program.
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
@@ -246,16 +247,26 @@ def mimebundle(trace: "Trace", include: Any = None, exclude: Any = None) -> tupl
     where no widget can be drawn (nbconvert without saved widget state); and the text summary."""
     from jaxviz.display import html
 
-    return output_bundle(trace, make_widget, html.fragment, include, exclude)
+    return output_bundle(trace, make_widget,
+                         lambda t, beside: html.fragment(t, beside=beside), include, exclude)
+
+
+def saved_bytes(widget: anywidget.AnyWidget | None) -> int:
+    """What a widget's state weighs in a saved notebook, its bundle left out (stored once)."""
+    if widget is None:
+        return 0
+    state = widget.get_state()
+    return len(json.dumps({k: v for k, v in state.items() if k not in ("_esm", "_css")},
+                          default=str))
 
 
 def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
-                  fragment: Callable[[Any], str], include: Any, exclude: Any
+                  fragment: Callable[[Any, int], str], include: Any, exclude: Any
                   ) -> tuple[dict, dict]:
-    """``value``'s output: ``widget(value)``, ``fragment(value)`` as ``text/html`` and
-    ``repr(value)``. Without a kernel there is no widget (nothing could answer it), and a
-    terminal IPython, which shows only text, gets only the text: no layout is made for
-    nothing."""
+    """``value``'s output: ``widget(value)``, ``fragment(value, bytes of the widget's saved
+    state)`` as ``text/html`` and ``repr(value)``. Without a kernel there is no widget
+    (nothing could answer it), and a terminal IPython, which shows only text, gets only the
+    text: no layout is made for nothing."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -268,23 +279,26 @@ def output_bundle(value: Any, widget: Callable[[Any], anywidget.AnyWidget],
 
     data: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
+    made = None
     with _gc.paused():  # states and drawings of big graphs (see _gc.py)
         if kernel and wanted(WIDGET_MIME):
-            widget_data, metadata = widget(value)._repr_mimebundle_()
+            made = widget(value)
+            widget_data, metadata = made._repr_mimebundle_()
             data.update(widget_data)
         if wanted("text/html"):
-            data["text/html"] = fragment(value)
+            data["text/html"] = fragment(value, saved_bytes(made))
         data["text/plain"] = repr(value)
     return data, metadata
 
 
-def first_bundle(trace: "Trace") -> tuple[dict, dict]:
+def first_bundle(trace: "Trace", make: Callable[["Trace"], TraceWidget] = make_widget
+                 ) -> tuple[dict, dict]:
     """The output of a trace still compiling: as :func:`mimebundle`, but the static view
     carries no layouts beside its drawing (they cost seconds of Graphviz on a big model, and
     it is made anew, with them, once the background work is done)."""
     from jaxviz.display import html
 
-    return output_bundle(trace, make_widget, lambda t: html.fragment(t, layouts_limit=0),
+    return output_bundle(trace, make, lambda t, beside: html.fragment(t, layouts_limit=0),
                          None, None)
 
 
@@ -296,18 +310,24 @@ def show_filling_in(trace: "Trace") -> None:
 
     from jaxviz.display import html
 
-    data, metadata = first_bundle(trace)
+    shown: list[TraceWidget] = []  # the widget of the output, if it has one
+
+    def make(t: "Trace") -> TraceWidget:
+        shown.append(make_widget(t))
+        return shown[0]
+
+    data, metadata = first_bundle(trace, make)
     handle = display(data, metadata=metadata, raw=True, display_id=True)
     if handle is None or not trace.waiting:
         return
     updated = False
 
-    def fresh_output(check: background.Check) -> dict[str, Any]:
+    def fresh_output(check: background.Check, beside: int) -> dict[str, Any]:
         # Made in the background too: its layouts are seconds of Graphviz on a big model,
         # which would hold up a cell the user runs meanwhile.
         fresh = {**data, "text/plain": repr(trace)}
         if "text/html" in data:
-            fresh["text/html"] = html.fragment(trace, check=check)
+            fresh["text/html"] = html.fragment(trace, check=check, beside=beside)
         return fresh
 
     def refresh_output() -> None:
@@ -315,7 +335,8 @@ def show_filling_in(trace: "Trace") -> None:
         if trace.waiting or updated:
             return
         updated = True
-        made = background.submit(fresh_output, yields=True,
+        beside = saved_bytes(shown[0] if shown else None)  # the widget as it is now filled in
+        made = background.submit(lambda check: fresh_output(check, beside), yields=True,
                                  on_done=lambda: background.on_main_thread(lambda: show(made)))
 
     def show(made: background.Job) -> None:
