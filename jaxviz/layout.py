@@ -180,7 +180,8 @@ def _dot_body(graph: Graph, expanded: frozenset[str], dimmed: frozenset[str],
     # costs ~10x in layout time, so they are placed afterwards instead (xlabel).
     label_attr = "label" if len(edges) <= LABELLED_EDGES else "xlabel"
     for (src, dst), edge_labels in edges.items():
-        attrs = [f"{label_attr}={_html_label(_edge_text(edge_labels))}"] if not big else []
+        text = _edge_text(_said(graph, src, dst, edge_labels))
+        attrs = [f"{label_attr}={_html_label(text)}"] if not big else []
         if src in anchors:
             attrs.append(f'ltail="cluster_{src}"')
         if dst in anchors:
@@ -356,6 +357,15 @@ def _tooltip(node: Node) -> str:
     if node.source:
         parts.append(str(node.source))
     return " · ".join(parts)
+
+
+def _said(graph: Graph, src: str, dst: str, labels: list[str]) -> list[str]:
+    """What an edge says of the values it carries: from a forward pass into its backward
+    pass they are the residuals (hundreds of shapes would say less)."""
+    if len(labels) > 1 and graph.nodes[src].params.get("pass") == "forward" \
+            and graph.nodes[dst].params.get("pass") == "backward":
+        return ["residuals"] * len(labels)
+    return labels
 
 
 def _edge_text(labels: list[str]) -> str:

@@ -148,6 +148,7 @@ def test_what_the_forward_pass_hands_the_backward_pass_is_one_edge_and_comes_fir
                        if into_backward[tail, _].get("style") != "invis"), view
         bundle = into_backward[f"anchor_{forward}", f"anchor_{backward}"]
         assert bundle["ltail"] == f"cluster_{forward}" and bundle["lhead"] == f"cluster_{backward}"
+        assert re.fullmatch(r"residuals ×\d+", bundle["label"]), (view, bundle["label"])
         placed = pygraphviz.AGraph(string=dot)
         placed.layout(prog="dot")
 
