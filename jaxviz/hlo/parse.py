@@ -277,11 +277,14 @@ class _Cursor:
         self._line_pos = 0
 
     def location(self, pos: int) -> tuple[int, int]:
+        return self.line_at(pos), pos - self.text.rfind("\n", 0, pos)
+
+    def line_at(self, pos: int) -> int:
         if pos < self._line_pos:
             self._line, self._line_pos = 1, 0
         self._line += self.text.count("\n", self._line_pos, pos)
         self._line_pos = pos
-        return self._line, pos - self.text.rfind("\n", 0, pos)
+        return self._line
 
     def error(self, message: str, pos: int | None = None) -> HloParseError:
         return HloParseError(message, *self.location(self.pos if pos is None else pos))
@@ -403,7 +406,7 @@ def parse_hlo(text: str) -> HloModule:
 
 def _parse_module(cursor: _Cursor) -> HloModule:
     cursor.skip()
-    header_line = cursor.location(cursor.pos)[0]
+    header_line = cursor.line_at(cursor.pos)
     cursor.require(_HEADER, "'HloModule'")
     name = cursor.require(_NAME, "module name").group(1)
     attributes, _ = _parse_attributes(cursor)
@@ -440,6 +443,8 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
     positions: dict[str, int] = {}
     text = cursor.text
     while True:
+        if text.startswith("\n", cursor.pos):  # the end of the line, at once
+            return attributes, positions
         plain = _PLAIN_ATTRIBUTE.match(text, cursor.pos)  # the common case, in one match
         if plain:
             key = plain.group(1)
@@ -452,8 +457,6 @@ def _parse_attributes(cursor: _Cursor) -> tuple[dict[str, str], dict[str, int]]:
         start = cursor.match(_ATTRIBUTE_START)
         if start:
             key_pos, key = start.start(1), start.group(1)
-        elif cursor.text.startswith("\n", cursor.pos):  # the end of the line, at once
-            return attributes, positions
         else:
             cursor.skip(newlines=False)
             if not cursor.accept(","):
@@ -563,7 +566,7 @@ class _StackFrames:
 
 def _parse_computation(cursor: _Cursor, frames: _StackFrames) -> HloComputation:
     """``[ENTRY] %name [(params) -> shape] {`` instruction lines ``}``."""
-    line = cursor.location(cursor.pos)[0]
+    line = cursor.line_at(cursor.pos)
     is_entry = cursor.match(_ENTRY) is not None
     name = cursor.require(_NAME, "computation name").group(1)
     cursor.skip(newlines=False)
@@ -642,7 +645,7 @@ def _parse_signature(cursor: _Cursor) -> list[tuple[str, Shape]]:
 
 
 def _parse_instruction(cursor: _Cursor, frames: _StackFrames) -> HloInstruction:
-    line = cursor.location(cursor.pos)[0]
+    line = cursor.line_at(cursor.pos)
     simple = cursor.match(_SIMPLE_START)
     if simple:
         is_root, name, opcode = simple.group(1) is not None, simple.group(2), simple.group(4)
