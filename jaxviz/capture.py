@@ -62,8 +62,13 @@ class Capture:
     arg_names: tuple[str, ...] | None = None
     result_names: tuple[str, ...] | None = None
     const_names: list[str | None] = field(default_factory=list)
-    stablehlo_text: str | None = None
-    hlo_text: str | None = None
+    #: JAX's ``Lowered`` and ``Compiled`` ("lower", "compile"), kept until their program
+    #: text is first asked for (printing a big program's texts takes a tenth of a second,
+    #: and only the text tab and the HLO view read them); then dropped: they hold the
+    #: whole program.
+    stages: dict[str, Any] = field(default_factory=dict)
+    #: The program texts made so far, by stage ("lower": StableHLO, "compile": HLO).
+    texts: dict[str, str | None] = field(default_factory=dict)
     cost: dict[str, float | None] | None = None
     memory: dict[str, int | None] | None = None
     device: str = ""
@@ -72,6 +77,35 @@ class Capture:
     exceptions: dict[str, BaseException] = field(default_factory=dict)
     #: Wall seconds per stage, as jaxviz saw them.
     durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def stablehlo_text(self) -> str | None:
+        """The lowered program's StableHLO text (None until lowered, or if lowering failed)."""
+        return self._text("lower")
+
+    @property
+    def hlo_text(self) -> str | None:
+        """The compiled program's optimized HLO text (None until compiled, or if it failed)."""
+        return self._text("compile")
+
+    @property
+    def compiled(self) -> bool:
+        """Whether XLA compiled the program (its HLO text is there to make)."""
+        return "compile" in self.stages or self.texts.get("compile") is not None
+
+    def _text(self, stage: str) -> str | None:
+        if stage not in self.texts:
+            made = self.stages.get(stage)
+            if made is None:
+                return None
+            try:  # two threads may both print it: the same text either way
+                self.texts[stage] = made.as_text()
+            except Exception as exc:  # shown as the stage's error, like the stage's own
+                self.texts[stage] = None
+                self.errors.setdefault(stage, f"{type(exc).__name__}: {exc}")
+                self.exceptions.setdefault(stage, exc)
+            self.stages.pop(stage, None)
+        return self.texts[stage]
 
 
 def trace_only(
@@ -109,19 +143,20 @@ def trace_only(
 
 
 def lower_and_compile(cap: Capture, traced: Any) -> Capture:
-    """The stages after tracing, filled into ``cap``: StableHLO, the compiled HLO, cost and
-    memory (safe in another thread: they read only what tracing made)."""
+    """The stages after tracing, filled into ``cap``: JAX's ``Lowered`` and ``Compiled``
+    (their texts are made when first asked for), cost and memory (safe in another thread:
+    they read only what tracing made)."""
     with _gc.paused():  # as tracing (lowering is Python too)
         lowered = _stage(cap, "lower", traced.lower)
         if lowered is None:
             return cap
-        cap.stablehlo_text = _stage(cap, "lower", lowered.as_text)
     compiled = _stage(cap, "compile", lowered.compile)
+    cap.stages["lower"] = lowered  # only now: printing it while XLA compiles it is unsafe
     if compiled is None:
         return cap
-    cap.hlo_text = compiled.as_text()
     cap.cost = _cost(compiled)
     cap.memory = _memory(compiled)
+    cap.stages["compile"] = compiled
     return cap
 
 

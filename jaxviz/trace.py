@@ -294,7 +294,7 @@ class Trace:
         from jaxviz import memory
 
         cap = self._cap
-        if cap.hlo_text is None:
+        if not cap.compiled:
             failed = next((s for s in _capture.STAGES if s in cap.errors), "compile")
             raise ValueError(f"no compiled program to look into: the {failed} stage failed")
         report = _compat.buffer_reports(_capture.lower_again(cap))
@@ -332,7 +332,7 @@ class Trace:
         while compiling)."""
         if not self.ready:
             return False
-        return self._linked or self.jaxpr is None or self.hlo_text is None
+        return self._linked or self.jaxpr is None or not self._cap.compiled
 
     @property
     def links(self) -> LinkReport | None:

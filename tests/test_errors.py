@@ -253,6 +253,7 @@ def test_compile_error_is_one_line_with_the_stage():
     assert f.message.startswith("XLA could not compile this program: ")
     assert "jaxviz_no_such_target" in f.message
     assert t.jaxpr is not None  # the stages before the failure are kept
+    assert "jaxviz_no_such_target" in t.stablehlo_text and t.hlo_text is None
 
 
 @pytest.mark.parametrize("fn, args", [(create_filled, (2, 5)), (mask_tensor, (X44, MASK))])

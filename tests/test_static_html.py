@@ -62,7 +62,8 @@ def test_a_hostile_name_is_escaped_text_or_packed_data():
 def test_an_hlo_text_jaxviz_cannot_read_leaves_the_rest_working():
     """The HLO side is built on demand; when XLA's text defeats the parser, that tab says so."""
     good = jaxviz.trace(P.fn, P.W, P.B, P.X)
-    broken = jaxviz.Trace(dataclasses.replace(good._cap, hlo_text="HloModule m\n\nENTRY %e { ? }"))
+    broken = jaxviz.Trace(dataclasses.replace(
+        good._cap, stages={}, texts={"compile": "HloModule m\n\nENTRY %e { ? }"}))
     assert broken.findings == [] and broken.graph("jaxpr").nodes and broken.links is None
     live = widget.make_widget(broken)
     assert live.views == {"jaxpr": None, "hlo": None}  # nothing parsed yet

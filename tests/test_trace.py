@@ -197,3 +197,18 @@ def test_the_128_layer_inputs_search_entries_stay_small():
     t = jaxviz.trace(affine_layers, layers, P.X)
     view = state.view_state(t, "jaxpr")
     assert len(view["hidden"]) < 20 and _spelled_out(view["hidden"])
+
+
+def test_program_texts_are_made_when_first_asked_for():
+    """``jaxviz.trace`` keeps JAX's Lowered and Compiled and prints neither; the findings and
+    the jaxpr view need no text; each text is made once asked for, and its stage dropped."""
+    t = jaxviz.trace(P.fn, P.W, P.B, P.X)
+    cap = t._cap
+    assert cap.texts == {} and set(cap.stages) == {"lower", "compile"}
+    t.findings
+    t.graph("jaxpr", linked=False)
+    assert cap.texts == {} and cap.compiled
+    lowered = jax.jit(P.fn).trace(P.W, P.B, P.X).lower()
+    assert t.stablehlo_text == lowered.as_text() and set(cap.stages) == {"compile"}
+    assert t.hlo_text.startswith("HloModule") and cap.stages == {}
+    assert t.graph("hlo").nodes and cap.compiled

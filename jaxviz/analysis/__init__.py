@@ -32,9 +32,9 @@ def findings(cap: Capture, jaxpr_graph: Callable[[], Graph], cache_misses: list,
     found += recompile.recompile_findings(cache_misses, cap.original)
     if cap.jaxpr is not None:
         graph = jaxpr_graph()
-        compile_seconds = sum(cap.durations.values()) if compiled and cap.hlo_text else None
+        compile_seconds = sum(cap.durations.values()) if compiled and cap.compiled else None
         found += loops.loop_findings(graph, compile_seconds)
         found += globals.global_findings(cap.original, cap.jaxpr, graph)
-        if compiled and cap.hlo_text is not None:
+        if compiled and cap.compiled:
             found += removed.removed_findings(graph)
     return sorted(found, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
