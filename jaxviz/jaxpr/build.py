@@ -268,9 +268,8 @@ class _Builder:
         the equations alike (formatting params costs more than the rest of a node)."""
         name = eqn.primitive.name
         literals = [v.val if isinstance(v, _compat.Literal) else None for v in eqn.invars]
-        alike = (key, tuple([None if v is None else _literal_key(v) for v in literals]),
-                 tuple([(k, v) for k, v in eqn.params.items() if k in repeats.INDEX_PARAMS])
-                 if not _INDEX_PARAMS.isdisjoint(eqn.params) else ())
+        alike = (key, tuple([_literal_key(v) for v in literals]),
+                 tuple([(k, v) for k, v in eqn.params.items() if k in repeats.INDEX_PARAMS]))
         try:
             return self._looks[alike]
         except KeyError:
@@ -349,9 +348,6 @@ class _Builder:
             node.label = words + called + node.label[node.label.index(" · "):]
             node.opens_by_default = False
         return node
-
-
-_INDEX_PARAMS = repeats.INDEX_PARAMS
 
 
 def _literal_key(value: Any) -> Any:
